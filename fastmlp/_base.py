@@ -1,0 +1,476 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The training loop shared by MLPClassifier and MLPRegressor.
+
+Python validates the input, draws every random number in scikit-learn's
+order (weight initialisation, validation split, per-epoch shuffle) and runs
+the between-epoch bookkeeping: loss curve, learning-rate schedule, early
+stopping, warnings. Each epoch itself is one call into C (`Engine`).
+"""
+
+import warnings
+from abc import ABC, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import validate_data
+
+from ._codes import HIDDEN_ACTIVATIONS
+from ._compat import (
+    Interval,
+    Options,
+    StrOptions,
+    _check_optimize_result,
+    _check_sample_weight,
+)
+from ._engine import Engine, Network, kernel_inputs
+from ._layout import Layout
+from ._optimizers import AdamOptimizer, SGDOptimizer
+from ._threads import effective_n_threads
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+_NONFINITE_MESSAGE = (
+    "Solver produced non-finite parameter weights. The input data may contain "
+    "large values and need to be preprocessed."
+)
+
+
+class BaseMultilayerPerceptron(BaseEstimator, ABC):
+    """Shared fitting and prediction; use MLPClassifier or MLPRegressor."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    @abstractmethod
+    def __init__(
+        self, hidden_layer_sizes, activation, solver, alpha, batch_size,
+        learning_rate, learning_rate_init, power_t, max_iter, loss, shuffle,
+        random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
+        early_stopping, validation_fraction, beta_1, beta_2, epsilon,
+        n_iter_no_change, max_fun,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # ------------------------------------------------------------------ state
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if np.any(np.array(sizes) <= 0):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return [int(s) for s in sizes]
+
+    def _layer_units(self):
+        return [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+
+    def _adopt_params(self, params, layout):
+        """Make `params` the flat buffer behind `coefs_` and `intercepts_`."""
+        self._params = params
+        self.coefs_, self.intercepts_ = layout.views(params)
+
+    def _current_params(self):
+        """The flat buffer behind `coefs_`/`intercepts_`, re-packed if needed.
+
+        Users (and pickling) can replace the public lists; then they are the
+        truth and a fresh buffer is packed from them.
+        """
+        params = getattr(self, "_params", None)
+        arrays = list(self.coefs_) + list(self.intercepts_)
+        if params is not None and all(
+            isinstance(a, np.ndarray) and a.base is params for a in arrays
+        ):
+            return params
+        dtype = np.result_type(*[np.asarray(a).dtype for a in arrays])
+        if dtype not in (np.float32, np.float64):
+            dtype = np.float64
+        return Layout(self._layer_units()).pack(self.coefs_, self.intercepts_, dtype)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # coefs_ and intercepts_ already hold every value; the buffer is
+        # rebuilt on load so they become its views again.
+        state.pop("_params", None)
+        state.pop("_network", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if hasattr(self, "coefs_"):
+            params = self._current_params()
+            self._adopt_params(params, Layout(self._layer_units()))
+
+    def _initialize(self, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._output_activation()
+        coefs, intercepts = [], []
+        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+            # Glorot-uniform, drawn exactly as scikit-learn draws it: coef
+            # then intercept for each layer, in float64, then cast.
+            factor = 2.0 if self.activation == "logistic" else 6.0
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coefs.append(
+                self._random_state.uniform(-bound, bound, (fan_in, fan_out)).astype(
+                    dtype, copy=False
+                )
+            )
+            intercepts.append(
+                self._random_state.uniform(-bound, bound, fan_out).astype(
+                    dtype, copy=False
+                )
+            )
+        self.coefs_, self.intercepts_ = coefs, intercepts
+        self._best_coefs = [c.copy() for c in coefs]
+        self._best_intercepts = [b.copy() for b in intercepts]
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    # --------------------------------------------------------------- fitting
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden = self._hidden_sizes()
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        self.n_outputs_ = Y.shape[1]
+        layer_units = [X.shape[1], *hidden, self.n_outputs_]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(layer_units, X.dtype)
+        n_threads = effective_n_threads()
+        engine = Engine(
+            layer_units, self.activation, self.out_activation_, self.loss, X.dtype,
+            self.coefs_, self.intercepts_, n_threads,
+        )
+        self._adopt_params(engine.params, engine.layout)
+        inputs = kernel_inputs(X, X.dtype)
+        Y_float = np.ascontiguousarray(Y, dtype=X.dtype)
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, Y, Y_float, inputs, sample_weight, engine,
+                                 incremental)
+        else:
+            self._fit_lbfgs(inputs, Y_float, sample_weight, engine)
+        # Keep shapes and codes for predict, not the training workspaces.
+        self._network = Network(layer_units, self.activation, self.out_activation_,
+                                self.loss)
+        if not np.isfinite(self._current_params()).all():
+            raise ValueError(_NONFINITE_MESSAGE)
+        return self
+
+    def _make_optimizer(self, n_params, dtype):
+        if self.solver == "sgd":
+            return SGDOptimizer(
+                n_params, dtype, self.learning_rate_init, self.learning_rate,
+                self.momentum, self.nesterovs_momentum, self.power_t,
+            )
+        return AdamOptimizer(
+            n_params, dtype, self.learning_rate_init, self.beta_1, self.beta_2,
+            self.epsilon,
+        )
+
+    def _fit_stochastic(self, X, Y, Y_float, inputs, sample_weight, engine,
+                        incremental):
+        n_params, dtype = engine.layout.n_params, engine.dtype
+        optimizer = getattr(self, "_optimizer", None)
+        if not incremental or optimizer is None or not optimizer.fits(n_params, dtype):
+            self._optimizer = optimizer = self._make_optimizer(n_params, dtype)
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+
+        n_samples = X.shape[0]
+        early_stopping = self.early_stopping
+        train_idx = None
+        X_val = y_val = sw_val = None
+        if early_stopping:
+            # Splitting indices draws the same numbers as splitting X and y
+            # and spares a copy of the training rows.
+            stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
+            train_idx, val_idx = train_test_split(
+                np.arange(n_samples),
+                random_state=self._random_state,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
+            if val_idx.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            train_idx = train_idx.astype(np.intp)
+            X_val = X[val_idx]
+            y_val = self._validation_targets(Y[val_idx])
+            if sample_weight is not None:
+                sw_val = sample_weight[val_idx]
+            n_train = train_idx.shape[0]
+        else:
+            n_train = n_samples
+
+        if self.batch_size == "auto":
+            batch_size = min(200, n_train)
+        else:
+            if self.batch_size > n_train:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_train))
+
+        sample_idx = np.arange(n_train, dtype=np.intp)
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    # scikit-learn's `shuffle(sample_idx)`: permute the
+                    # previous order by a fresh permutation of arange(n).
+                    perm = np.arange(n_train)
+                    self._random_state.shuffle(perm)
+                    sample_idx = sample_idx[perm]
+                if train_idx is not None:
+                    order = train_idx[sample_idx] if self.shuffle else train_idx
+                else:
+                    order = sample_idx if self.shuffle else None
+                loss_sum = engine.train_epoch(
+                    inputs, Y_float, sample_weight, order, batch_size, self.alpha,
+                    optimizer,
+                )
+                self.n_iter_ += 1
+                self.loss_ = loss_sum / n_train
+                self.t_ += n_train
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                diverged = not np.isfinite(self.loss_) and not np.isfinite(
+                    engine.params
+                ).all()
+                self._update_no_improvement_count(early_stopping, X_val, y_val,
+                                                  sw_val)
+                if diverged:
+                    self._warn_diverged(early_stopping)
+                    break
+                optimizer.iteration_ends(self.t_)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    if optimizer.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet."
+                        % self.max_iter,
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if early_stopping:
+            params = engine.layout.pack(self._best_coefs, self._best_intercepts,
+                                        dtype)
+            self._adopt_params(params, engine.layout)
+
+    def _warn_diverged(self, early_stopping):
+        if not early_stopping:
+            return  # _fit raises about the non-finite weights right after
+        warnings.warn(
+            f"Training diverged at epoch {self.n_iter_}: the loss and the "
+            "weights became non-finite. The weights of the best validation "
+            "score are kept. Lower learning_rate_init or scale the input.",
+            ConvergenceWarning,
+        )
+
+    def _update_no_improvement_count(self, early_stopping, X_val, y_val, sw_val):
+        if early_stopping:
+            score = self._score(X_val, y_val, sample_weight=sw_val)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print("Validation score: %f" % score)
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_coefs = [c.copy() for c in self.coefs_]
+                self._best_intercepts = [b.copy() for b in self.intercepts_]
+        else:
+            loss = self.loss_curve_[-1]
+            if loss > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if loss < self.best_loss_:
+                self.best_loss_ = loss
+
+    def _fit_lbfgs(self, inputs, Y_float, sample_weight, engine):
+        n_evaluations = [0]
+
+        def loss_grad(x):
+            n_evaluations[0] += 1
+            return engine.loss_and_grad(x, inputs, Y_float, sample_weight,
+                                        self.alpha)
+
+        x0 = engine.params.astype(np.float64)
+        try:
+            result = scipy.optimize.minimize(
+                loss_grad, x0, method="L-BFGS-B", jac=True,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter,
+                         "gtol": self.tol},
+            )
+        except KeyboardInterrupt:
+            # The buffer holds the last evaluated point: finite and usable.
+            warnings.warn("Training interrupted by user.")
+            self.n_iter_ = n_evaluations[0]
+            self.loss_ = float("nan")
+            return
+        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+        self.loss_ = result.fun
+        engine.params[...] = result.x
+
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight, *workspaces):
+        """Loss and flat gradient at `packed_coef_inter`, for L-BFGS and tests.
+
+        The trailing workspace arguments of scikit-learn's signature are
+        accepted and ignored: the engine owns its workspaces.
+        """
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                          dtype=(np.float64, np.float32))
+        Y = np.asarray(y).reshape(X.shape[0], -1)
+        engine = Engine(
+            self._layer_units(), self.activation, self.out_activation_, self.loss,
+            X.dtype, self.coefs_, self.intercepts_, effective_n_threads(),
+        )
+        return engine.loss_and_grad(
+            np.asarray(packed_coef_inter, dtype=np.float64), kernel_inputs(X, X.dtype),
+            np.ascontiguousarray(Y, dtype=X.dtype), sample_weight, self.alpha,
+        )
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    @abstractmethod
+    def _output_activation(self):
+        """Name of the output activation for the data seen by fit."""
+
+    # ------------------------------------------------------------ prediction
+
+    def _forward_pass_fast(self, X, check_input=True):
+        """Output-layer activations for X (one nogil kernel call)."""
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        params = self._current_params()
+        dtype = (
+            np.float32
+            if params.dtype == np.float32 and getattr(X, "dtype", None) == np.float32
+            else np.float64
+        )
+        if params.dtype != dtype:
+            params = params.astype(dtype)
+        network = getattr(self, "_network", None)
+        layer_units = self._layer_units()
+        if network is None or not network.matches(
+            layer_units, self.activation, self.out_activation_
+        ):
+            network = Network(layer_units, self.activation, self.out_activation_,
+                              self.loss)
+        inputs = kernel_inputs(X, dtype)
+        return network.predict(params, inputs, effective_n_threads())
+
+    def _score_with_function(self, X, y, sample_weight, score_function):
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return score_function(y, y_pred, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

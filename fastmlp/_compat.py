@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The one module that imports scikit-learn's private helpers.
+
+If scikit-learn moves one of these, it is fixed here and nowhere else.
+"""
+
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.multiclass import _check_partial_fit_first_call
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight
+
+__all__ = [
+    "Interval",
+    "Options",
+    "StrOptions",
+    "_check_optimize_result",
+    "_check_partial_fit_first_call",
+    "_check_sample_weight",
+    "_fit_context",
+]

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""What this build of fastmlp runs on: OpenMP, threads, BLAS."""
+
+import platform
+import sys
+
+from ._openmp_helpers import openmp_enabled
+from ._threads import effective_n_threads
+
+
+def show_config(file=None):
+    """Print how fastmlp was built and which native libraries it will use.
+
+    Parameters
+    ----------
+    file : file-like, default=None
+        Where to print; standard output when None.
+    """
+    from threadpoolctl import threadpool_info
+
+    import fastmlp
+
+    out = file if file is not None else sys.stdout
+    print(f"fastmlp {fastmlp.__version__} on Python {platform.python_version()}",
+          file=out)
+    if openmp_enabled():
+        print(f"OpenMP: enabled, {effective_n_threads()} threads", file=out)
+    else:
+        print("OpenMP: NOT enabled (built without OpenMP): kernels run "
+              "single-threaded", file=out)
+    for pool in threadpool_info():
+        print(f"{pool['user_api']}: {pool['internal_api']} "
+              f"{pool.get('version')} ({pool['num_threads']} threads) "
+              f"{pool['filepath']}", file=out)

@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The training engine: one flat parameter buffer, workspaces, kernel calls.
+
+An `Engine` lives for one `fit`/`partial_fit` call. It packs the estimator's
+coefs and intercepts into one flat buffer (the estimator's `coefs_` and
+`intercepts_` become views of it), allocates every workspace once, and runs
+whole epochs, L-BFGS evaluations and predictions through the compiled
+kernels. It knows nothing about labels, random numbers or early stopping:
+the estimator decides those between epochs.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _epoch, _kernels
+from ._codes import ACTIVATION_CODES, LOSS_CODES, STATUS_INTERRUPTED
+from ._layout import Layout
+
+# Rows per prediction chunk are chosen so that one chunk's layer outputs
+# take about this many bytes and stay in the L2 cache.
+_PREDICT_CHUNK_BYTES = 256 * 1024
+
+
+def kernel_inputs(X, dtype):
+    """(X_dense, data, indices, indptr) as the kernels take them.
+
+    Dense X comes back C-contiguous in `dtype` with empty CSR arrays; sparse
+    X as CSR arrays (indices as intp) with a (0, n_features) dense stand-in.
+    """
+    empty_idx = np.empty(0, dtype=np.intp)
+    if sp.issparse(X):
+        X = X.tocsr()
+        data = np.ascontiguousarray(X.data, dtype=dtype)
+        indices = np.ascontiguousarray(X.indices, dtype=np.intp)
+        indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
+        _check_csr(indices, indptr, X.shape)
+        return np.empty((0, X.shape[1]), dtype=dtype), data, indices, indptr
+    X = np.ascontiguousarray(X, dtype=dtype)
+    return X, np.empty(0, dtype=dtype), empty_idx, empty_idx
+
+
+def _check_csr(indices, indptr, shape):
+    # The kernels index W with these: a corrupt matrix must fail here, in
+    # Python, not as an out-of-bounds read without the GIL.
+    n_rows, n_cols = shape
+    if indptr.shape[0] != n_rows + 1 or indptr[0] != 0:
+        raise ValueError("Sparse input has an invalid indptr array.")
+    if np.any(np.diff(indptr) < 0) or indptr[-1] > indices.shape[0]:
+        raise ValueError("Sparse input has an invalid indptr array.")
+    used = indices[: indptr[-1]]
+    if used.size and (used.min() < 0 or used.max() >= n_cols):
+        raise ValueError(
+            f"Sparse input has column indices outside [0, {n_cols})."
+        )
+
+
+def n_samples_of(inputs):
+    X, _, _, indptr = inputs
+    return indptr.shape[0] - 1 if indptr.shape[0] else X.shape[0]
+
+
+class Network:
+    """Shapes and codes of a network: what every kernel call needs."""
+
+    def __init__(self, layer_units, activation, out_activation, loss):
+        self.layout = Layout(layer_units)
+        self.hidden_code = ACTIVATION_CODES[activation]
+        self.out_code = ACTIVATION_CODES[out_activation]
+        # Prediction needs no loss; a hand-assembled model may pair any two.
+        self.loss_code = LOSS_CODES.get((loss, out_activation), -1)
+
+    def matches(self, layer_units, activation, out_activation):
+        return (
+            self.layout.layer_units == list(layer_units)
+            and self.hidden_code == ACTIVATION_CODES[activation]
+            and self.out_code == ACTIVATION_CODES[out_activation]
+        )
+
+    def predict(self, params, inputs, n_threads):
+        """Output activations (n_samples, n_outputs) in params' dtype."""
+        layout = self.layout
+        n_samples = n_samples_of(inputs)
+        width = sum(layout.layer_units[1:])
+        chunk = _PREDICT_CHUNK_BYTES // (params.itemsize * width)
+        chunk = int(min(max(chunk, 64), max(n_samples, 1)))
+        act_off, act_size = layout.activation_offsets(chunk)
+        acts = np.empty(act_size, dtype=params.dtype)
+        out = np.empty((n_samples, layout.layer_units[-1]), dtype=params.dtype)
+        _kernels.predict(
+            params, *inputs, out, acts, chunk, layout.units, layout.coef_off,
+            layout.intercept_off, act_off, self.hidden_code, self.out_code,
+            n_threads,
+        )
+        return out
+
+
+class Engine(Network):
+    """Flat parameters plus training workspaces for one fit."""
+
+    def __init__(self, layer_units, activation, out_activation, loss, dtype,
+                 coefs, intercepts, n_threads):
+        super().__init__(layer_units, activation, out_activation, loss)
+        self.dtype = np.dtype(dtype)
+        self.n_threads = n_threads
+        self.params = self.layout.pack(coefs, intercepts, self.dtype)
+        self.coefs, self.intercepts = self.layout.views(self.params)
+        self.grads = np.zeros(self.layout.n_params, dtype=self.dtype)
+        self._batch_size = None
+
+    def _allocate(self, batch_size, n_features, is_sparse):
+        if self._batch_size == batch_size:
+            return
+        layout = self.layout
+        self._batch_size = batch_size
+        self._act_off, size = layout.activation_offsets(batch_size)
+        self._acts = np.empty(size, dtype=self.dtype)
+        self._deltas = np.empty(size, dtype=self.dtype)
+        self._batch_buffer = np.empty(
+            0 if is_sparse else batch_size * n_features, dtype=self.dtype
+        )
+        self._row_loss = np.empty(batch_size, dtype=np.float64)
+        self._scratch = np.empty(
+            max(layout.layer_units) + self.n_threads, dtype=np.float64
+        )
+
+    def train_epoch(self, inputs, Y, sample_weight, order, batch_size, alpha,
+                    optimizer):
+        """One epoch over `order` (None: natural order); returns the loss sum.
+
+        Raises KeyboardInterrupt when Ctrl-C arrived during the epoch.
+        """
+        is_sparse = inputs[3].shape[0] > 0
+        self._allocate(batch_size, self.layout.layer_units[0], is_sparse)
+        layout = self.layout
+        kw = optimizer.kernel_args()
+        status, loss_sum, adam_t, last_lr = _epoch.train_epoch(
+            self.params, self.grads, optimizer.state1, optimizer.state2,
+            *inputs, Y,
+            _weights(sample_weight, self.dtype),
+            np.empty(0, dtype=np.intp) if order is None else order,
+            self._batch_buffer, self._acts, self._deltas, self._row_loss,
+            self._scratch, layout.units, layout.coef_off, layout.intercept_off,
+            self._act_off, self.hidden_code, self.out_code, self.loss_code,
+            optimizer.code, batch_size, float(alpha), kw["learning_rate"],
+            kw["momentum"], kw["nesterov"], kw["beta_1"], kw["beta_2"],
+            kw["epsilon"], kw["adam_t"], self.n_threads,
+        )
+        optimizer.epoch_done(adam_t, last_lr)
+        if status == STATUS_INTERRUPTED:
+            raise KeyboardInterrupt
+        return loss_sum
+
+    def loss_and_grad(self, packed, inputs, Y, sample_weight, alpha):
+        """Penalised loss and its gradient at `packed` (L-BFGS's float64 x)."""
+        layout = self.layout
+        n_samples = n_samples_of(inputs)
+        if self._batch_size != n_samples:
+            self._allocate(n_samples, layout.layer_units[0], True)
+        self.params[...] = packed
+        value = _kernels.loss_and_grad(
+            self.params, self.grads, *inputs, Y, _weights(sample_weight, self.dtype),
+            self._acts, self._deltas, self._row_loss, self._scratch, layout.units,
+            layout.coef_off, layout.intercept_off, self._act_off, self.hidden_code,
+            self.out_code, self.loss_code, float(alpha), self.n_threads,
+        )
+        return value, self.grads.astype(np.float64)
+
+
+def _weights(sample_weight, dtype):
+    if sample_weight is None:
+        return np.empty(0, dtype=dtype)
+    return np.ascontiguousarray(sample_weight, dtype=dtype)

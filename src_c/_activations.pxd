@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Activation functions and their derivatives, one row at a time.
+#
+# Codes are plain ints chosen once in Python (fastmlp/_codes.py keeps the same
+# numbers); each helper switches on the code once per row, outside the element
+# loop, so the element loops stay branch-free and vectorisable. Derivatives
+# are written from the activation's OUTPUT, as backprop only keeps outputs.
+# Adding an activation: one code here and in _codes.py, one branch in
+# `bias_activate_row`, one in `multiply_derivative_row`.
+
+from cython cimport floating
+from libc.math cimport exp, expf, tanh, tanhf
+
+cdef enum:
+    ACT_IDENTITY = 0
+    ACT_LOGISTIC = 1
+    ACT_TANH = 2
+    ACT_RELU = 3
+    ACT_SOFTMAX = 4     # output layer only
+    ACT_EXP = 5         # output layer only (poisson loss)
+
+
+cdef inline floating _exp(floating x) noexcept nogil:
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+cdef inline floating _logistic(floating x) noexcept nogil:
+    # Branch on the sign so exp never overflows: both forms are exact.
+    cdef floating e
+    if x >= 0:
+        return 1 / (1 + _exp(-x))
+    e = _exp(x)
+    return e / (1 + e)
+
+
+cdef inline void bias_activate_row(int act, floating *z, const floating *b,
+                                   Py_ssize_t n) noexcept nogil:
+    """z[j] = act(z[j] + b[j]) for one row of n units. INOUT z, IN b."""
+    cdef Py_ssize_t j
+    cdef floating m, v
+    cdef double s
+    if act == ACT_IDENTITY:
+        for j in range(n):
+            z[j] = z[j] + b[j]
+    elif act == ACT_RELU:
+        for j in range(n):
+            v = z[j] + b[j]
+            z[j] = v if v > 0 else 0
+    elif act == ACT_TANH:
+        for j in range(n):
+            if floating is float:
+                z[j] = tanhf(z[j] + b[j])
+            else:
+                z[j] = tanh(z[j] + b[j])
+    elif act == ACT_LOGISTIC:
+        for j in range(n):
+            z[j] = _logistic(z[j] + b[j])
+    elif act == ACT_EXP:
+        for j in range(n):
+            z[j] = _exp(z[j] + b[j])
+    elif act == ACT_SOFTMAX:
+        # Subtract the row max before exp so the largest term is exp(0) = 1.
+        m = z[0] + b[0]
+        for j in range(n):
+            z[j] = z[j] + b[j]
+            if z[j] > m:
+                m = z[j]
+        s = 0
+        for j in range(n):
+            z[j] = _exp(z[j] - m)
+            s += z[j]
+        for j in range(n):
+            z[j] = <floating> (z[j] / s)
+
+
+cdef inline void multiply_derivative_row(int act, floating *d, const floating *a,
+                                         Py_ssize_t n) noexcept nogil:
+    """d[j] *= act'(.) written from the output a[j]. INOUT d, IN a."""
+    cdef Py_ssize_t j
+    if act == ACT_RELU:
+        for j in range(n):
+            if a[j] == 0:
+                d[j] = 0
+    elif act == ACT_TANH:
+        for j in range(n):
+            d[j] = d[j] * (1 - a[j] * a[j])
+    elif act == ACT_LOGISTIC:
+        for j in range(n):
+            d[j] = d[j] * a[j] * (1 - a[j])

@@ -1,0 +1,207 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Full-batch kernels: prediction, L-BFGS loss and gradient, single layers.
+
+`predict` walks the rows in chunks small enough for every layer's outputs to
+stay in cache, all in one call that releases the GIL; it allocates nothing
+shared, so concurrent predictions on one model are safe. `loss_and_grad` is
+the function L-BFGS minimises: one forward, fused output/loss and backward
+pass over all rows, with the L2 term added at the end. The single-layer
+wrappers exist so tests can check each fused kernel against the NumPy
+baseline.
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.string cimport memset
+
+from _activations cimport bias_activate_row, multiply_derivative_row
+from _blas cimport gemm_rm
+from _losses cimport output_loss_delta_row
+from _network cimport (
+    Batch, Network, backward, batch_data_loss, batch_weight_sum, finish_output,
+    forward, output_loss_delta,
+)
+from _optimizers cimport sum_squares
+
+
+cdef void _init_network(Network *net, const Py_ssize_t[::1] units,
+                        const Py_ssize_t[::1] coef_off,
+                        const Py_ssize_t[::1] intercept_off,
+                        const Py_ssize_t[::1] act_off, int hidden_act, int out_act,
+                        int loss, int n_threads) noexcept:
+    net.n_layers = units.shape[0] - 1
+    net.units = &units[0]
+    net.coef_off = &coef_off[0]
+    net.intercept_off = &intercept_off[0]
+    net.act_off = &act_off[0]
+    net.hidden_act = hidden_act
+    net.out_act = out_act
+    net.loss = loss
+    net.n_threads = n_threads
+
+
+cdef void _init_batch(Batch *batch, const floating[:, ::1] X,
+                      const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+                      const Py_ssize_t[::1] X_indptr) noexcept:
+    batch.rows = NULL
+    batch.row_start = 0
+    if X_indptr.shape[0] > 0:
+        batch.n_rows = X_indptr.shape[0] - 1
+        batch.dense = NULL
+        batch.csr_data = &X_data[0] if X_data.shape[0] > 0 else NULL
+        batch.csr_indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
+        batch.csr_indptr = &X_indptr[0]
+    else:
+        batch.n_rows = X.shape[0]
+        batch.dense = &X[0, 0] if X.shape[0] > 0 else NULL
+        batch.csr_data = NULL
+        batch.csr_indices = NULL
+        batch.csr_indptr = NULL
+
+
+def predict(
+    const floating[::1] params,            # IN flat parameters
+    const floating[:, ::1] X,              # IN dense X, or shape (0, n) when sparse
+    const floating[::1] X_data,            # IN CSR of X (empty when dense)
+    const Py_ssize_t[::1] X_indices,
+    const Py_ssize_t[::1] X_indptr,
+    floating[:, ::1] out,                  # OUT (n_samples, n_outputs)
+    floating[::1] acts,                    # scratch for one chunk of rows
+    Py_ssize_t chunk_rows,
+    const Py_ssize_t[::1] units,
+    const Py_ssize_t[::1] coef_off,
+    const Py_ssize_t[::1] intercept_off,
+    const Py_ssize_t[::1] act_off,
+    int hidden_act, int out_act, int n_threads,
+):
+    """Output-layer activations for every row of X, chunk by chunk."""
+    cdef Network net
+    cdef Batch whole, chunk
+    cdef Py_ssize_t start, r, j, n_samples
+    cdef Py_ssize_t n_out = units[units.shape[0] - 1]
+    cdef Py_ssize_t n_features = units[0]
+    cdef floating *Z
+    _init_network(&net, units, coef_off, intercept_off, act_off, hidden_act,
+                  out_act, 0, n_threads)
+    _init_batch(&whole, X, X_data, X_indices, X_indptr)
+    n_samples = whole.n_rows
+    chunk = whole
+    Z = &acts[0] + act_off[units.shape[0] - 1]
+    with nogil:
+        start = 0
+        while start < n_samples:
+            chunk.n_rows = min(chunk_rows, n_samples - start)
+            chunk.row_start = start
+            if whole.dense != NULL:
+                chunk.dense = <const floating *> whole.dense + start * n_features
+            forward(&net, &params[0], &chunk, &acts[0])
+            finish_output(&net, &params[0], chunk.n_rows, &acts[0])
+            for r in range(chunk.n_rows):
+                for j in range(n_out):
+                    out[start + r, j] = Z[r * n_out + j]
+            start += chunk.n_rows
+
+
+def loss_and_grad(
+    const floating[::1] params,            # IN flat parameters
+    floating[::1] grads,                   # OUT flat gradient
+    const floating[:, ::1] X,              # IN dense X, or shape (0, n) when sparse
+    const floating[::1] X_data,            # IN CSR of X (empty when dense)
+    const Py_ssize_t[::1] X_indices,
+    const Py_ssize_t[::1] X_indptr,
+    const floating[:, ::1] Y,              # IN targets (n_samples, n_outputs)
+    const floating[::1] sample_weight,     # IN weights, or empty for none
+    floating[::1] acts,                    # scratch for all rows
+    floating[::1] deltas,                  # scratch for all rows
+    double[::1] row_loss,                  # scratch: n_samples
+    double[::1] scratch,                   # scratch: widest layer
+    const Py_ssize_t[::1] units,
+    const Py_ssize_t[::1] coef_off,
+    const Py_ssize_t[::1] intercept_off,
+    const Py_ssize_t[::1] act_off,
+    int hidden_act, int out_act, int loss, double alpha, int n_threads,
+):
+    """Return the penalised loss over all rows and write its gradient."""
+    cdef Network net
+    cdef Batch batch
+    cdef Py_ssize_t j
+    cdef Py_ssize_t n_coef = intercept_off[0]
+    cdef const floating *sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef double sw_sum, value, l2
+    cdef floating eps = 1.1920928955078125e-07 if floating is float else 2.220446049250313e-16
+    _init_network(&net, units, coef_off, intercept_off, act_off, hidden_act,
+                  out_act, loss, n_threads)
+    _init_batch(&batch, X, X_data, X_indices, X_indptr)
+    with nogil:
+        if batch.dense == NULL:
+            memset(&grads[0], 0, units[0] * units[1] * sizeof(floating))
+        forward(&net, &params[0], &batch, &acts[0])
+        sw_sum = batch_weight_sum(&batch, sw)
+        value = batch_data_loss(
+            &net,
+            output_loss_delta(&net, &params[0], &batch, &Y[0, 0], sw, eps,
+                              &acts[0], &deltas[0], &row_loss[0]),
+            sw_sum)
+        backward(&net, &params[0], &batch, &acts[0], &deltas[0], &grads[0],
+                 1.0 / sw_sum, &scratch[0])
+        l2 = alpha / sw_sum
+        for j in range(n_coef):
+            grads[j] = grads[j] + <floating> l2 * params[j]
+        value += 0.5 * alpha * sum_squares(&params[0], n_coef) / sw_sum
+    return value
+
+
+def dense_forward(
+    const floating[:, ::1] A_prev,         # IN (n_rows, fan_in)
+    const floating[:, ::1] coef,           # IN (fan_in, fan_out)
+    const floating[::1] intercept,         # IN (fan_out,)
+    floating[:, ::1] out,                  # OUT (n_rows, fan_out)
+    int activation, int n_threads,
+):
+    """One fused layer: out = activation(A_prev @ coef + intercept)."""
+    cdef Py_ssize_t r
+    cdef Py_ssize_t n = A_prev.shape[0], fan_in = coef.shape[0], fan_out = coef.shape[1]
+    with nogil:
+        gemm_rm(c'n', c'n', <int> n, <int> fan_out, <int> fan_in, 1, &A_prev[0, 0],
+                <int> fan_in, &coef[0, 0], <int> fan_out, 0, &out[0, 0], <int> fan_out)
+        for r in prange(n, schedule='static', num_threads=n_threads):
+            bias_activate_row(activation, &out[r, 0], &intercept[0], fan_out)
+
+
+def delta_backward(
+    const floating[:, ::1] D,              # IN (n_rows, fan_out) upstream delta
+    const floating[:, ::1] coef,           # IN (fan_in, fan_out)
+    const floating[:, ::1] A,              # IN (n_rows, fan_in) this layer's input activations
+    floating[:, ::1] D_prev,               # OUT (n_rows, fan_in)
+    int activation, int n_threads,
+):
+    """D_prev = (D @ coef.T) * activation'(.) written from the outputs A."""
+    cdef Py_ssize_t r
+    cdef Py_ssize_t n = D.shape[0], fan_in = coef.shape[0], fan_out = coef.shape[1]
+    with nogil:
+        gemm_rm(c'n', c't', <int> n, <int> fan_in, <int> fan_out, 1, &D[0, 0],
+                <int> fan_out, &coef[0, 0], <int> fan_out, 0, &D_prev[0, 0],
+                <int> fan_in)
+        for r in prange(n, schedule='static', num_threads=n_threads):
+            multiply_derivative_row(activation, &D_prev[r, 0], &A[r, 0], fan_in)
+
+
+def output_loss(
+    floating[:, ::1] Z,                    # INOUT pre-activation (no bias) -> output
+    const floating[::1] intercept,         # IN (n_outputs,)
+    const floating[:, ::1] Y,              # IN targets
+    const floating[::1] sample_weight,     # IN weights, or empty
+    floating[:, ::1] D,                    # OUT first delta
+    int out_activation, int loss,
+):
+    """Fused output layer: activation, loss sum (weighted) and first delta."""
+    cdef Py_ssize_t r
+    cdef double total = 0
+    cdef floating eps = 1.1920928955078125e-07 if floating is float else 2.220446049250313e-16
+    cdef bint has_weight = sample_weight.shape[0] > 0
+    with nogil:
+        for r in range(Z.shape[0]):
+            total += output_loss_delta_row(
+                out_activation, loss, &Z[r, 0], &intercept[0], &Y[r, 0],
+                sample_weight[r] if has_weight else 1, Z.shape[1], eps, &D[r, 0])
+    return total

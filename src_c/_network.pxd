@@ -1,0 +1,297 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Forward and backward passes of a whole dense network over one batch.
+#
+# Shared, inline, by the epoch trainer (_epoch.pyx) and by the full-batch
+# kernels used for prediction and L-BFGS (_kernels.pyx).
+#
+# Layout: parameters live in ONE flat buffer in scikit-learn's pack order
+# (every coef matrix row-major, then every intercept); `coef_off` and
+# `intercept_off` index it. Per-layer outputs (activations) and deltas live in
+# two flat workspaces with the same per-layer offsets `act_off[1..n_layers]`;
+# a layer's block holds `n_rows * units[l]` values, row-major.
+#
+# Each dense product is one BLAS GEMM called from serial code (BLAS runs its
+# own threads); the elementwise work that follows it (bias + activation, or
+# the activation derivative) is ONE OpenMP pass over the rows, with threads
+# only above PARALLEL_MIN_WORK elements. Every output element is written by a
+# single thread and reductions run in a fixed order, so a given thread count
+# always gives the same bits.
+#
+# The first layer reads the input either as a dense row-major batch or
+# straight from the CSR arrays of the whole X (rows picked through `rows`):
+# sparse input is never densified.
+
+from cython cimport floating
+from cython.parallel cimport prange
+
+from _activations cimport ACT_IDENTITY, bias_activate_row, multiply_derivative_row
+from _blas cimport gemm_rm
+from _losses cimport LOSS_SQUARED, output_loss_delta_row
+
+cdef enum:
+    # Below this many elements a pass runs on one thread: measured on 2 cores,
+    # waking the OpenMP team costs more than the pass itself.
+    PARALLEL_MIN_WORK = 32768
+    ACT_NONE = -1
+
+
+cdef struct Network:
+    Py_ssize_t n_layers            # number of weight layers (len(units) - 1)
+    const Py_ssize_t *units        # n_layers + 1 widths, input first
+    const Py_ssize_t *coef_off     # n_layers offsets into the flat parameters
+    const Py_ssize_t *intercept_off
+    const Py_ssize_t *act_off      # n_layers + 1 offsets into the workspaces
+    int hidden_act
+    int out_act
+    int loss
+    int n_threads
+
+
+cdef struct Batch:
+    Py_ssize_t n_rows
+    const Py_ssize_t *rows         # sample index of each row; NULL: row_start + r
+    Py_ssize_t row_start
+    const void *dense              # (n_rows, n_features) row-major, NULL if sparse
+    const void *csr_data           # CSR arrays of the whole X when sparse
+    const Py_ssize_t *csr_indices
+    const Py_ssize_t *csr_indptr
+
+
+cdef inline Py_ssize_t sample_of(const Batch *batch, Py_ssize_t r) noexcept nogil:
+    if batch.rows != NULL:
+        return batch.rows[r]
+    return batch.row_start + r
+
+
+cdef inline bint _parallel(const Network *net, Py_ssize_t work) noexcept nogil:
+    return net.n_threads > 1 and work > PARALLEL_MIN_WORK
+
+
+cdef inline void _sparse_forward(const Network *net, const Batch *batch,
+                                 const floating *W, const floating *b,
+                                 floating *Z, int act) noexcept nogil:
+    """Z = X[rows] @ W (+ b, activation unless act is ACT_NONE) from CSR."""
+    cdef Py_ssize_t r, s, p, j, k
+    cdef Py_ssize_t fan_out = net.units[1]
+    cdef const floating *data = <const floating *> batch.csr_data
+    cdef floating v
+    cdef floating *z
+    cdef const floating *w
+    for r in prange(batch.n_rows, schedule='static', num_threads=net.n_threads,
+                    use_threads_if=_parallel(net, batch.n_rows * fan_out)):
+        s = sample_of(batch, r)
+        z = Z + r * fan_out
+        for j in range(fan_out):
+            z[j] = 0
+        for p in range(batch.csr_indptr[s], batch.csr_indptr[s + 1]):
+            k = batch.csr_indices[p]
+            v = data[p]
+            w = W + k * fan_out
+            for j in range(fan_out):
+                z[j] = z[j] + v * w[j]
+        if act != ACT_NONE:
+            bias_activate_row(act, z, b, fan_out)
+
+
+cdef inline void forward(const Network *net, const floating *params,
+                         const Batch *batch, floating *acts) noexcept nogil:
+    """Every hidden layer's output, and the output layer's X @ W (no bias yet).
+
+    IN params, batch; OUT acts. The caller finishes the output layer: with
+    its loss (`output_loss_delta`) or with its activation (`finish_output`).
+    """
+    cdef Py_ssize_t i, r
+    cdef Py_ssize_t n = batch.n_rows
+    cdef Py_ssize_t fan_in, fan_out
+    cdef const floating *a_prev
+    cdef const floating *W
+    cdef const floating *b
+    cdef floating *Z
+    cdef int act
+    for i in range(net.n_layers):
+        fan_in = net.units[i]
+        fan_out = net.units[i + 1]
+        W = params + net.coef_off[i]
+        b = params + net.intercept_off[i]
+        Z = acts + net.act_off[i + 1]
+        act = net.hidden_act if i + 1 < net.n_layers else ACT_NONE
+        if i == 0 and batch.dense == NULL:
+            _sparse_forward(net, batch, W, b, Z, act)
+            continue
+        if i == 0:
+            a_prev = <const floating *> batch.dense
+        else:
+            a_prev = acts + net.act_off[i]
+        gemm_rm(c'n', c'n', <int> n, <int> fan_out, <int> fan_in, 1,
+                a_prev, <int> fan_in, W, <int> fan_out, 0, Z, <int> fan_out)
+        if act != ACT_NONE:
+            for r in prange(n, schedule='static', num_threads=net.n_threads,
+                            use_threads_if=_parallel(net, n * fan_out)):
+                bias_activate_row(act, Z + r * fan_out, b, fan_out)
+
+
+cdef inline void finish_output(const Network *net, const floating *params,
+                               Py_ssize_t n, floating *acts) noexcept nogil:
+    """Add the output bias and apply the output activation (prediction)."""
+    cdef Py_ssize_t r
+    cdef Py_ssize_t n_out = net.units[net.n_layers]
+    cdef const floating *b = params + net.intercept_off[net.n_layers - 1]
+    cdef floating *Z = acts + net.act_off[net.n_layers]
+    for r in prange(n, schedule='static', num_threads=net.n_threads,
+                    use_threads_if=_parallel(net, n * n_out)):
+        bias_activate_row(net.out_act, Z + r * n_out, b, n_out)
+
+
+cdef inline double output_loss_delta(
+    const Network *net, const floating *params, const Batch *batch,
+    const floating *Y, const floating *sample_weight, floating eps,
+    floating *acts, floating *deltas, double *row_loss,
+) noexcept nogil:
+    """Finish the output layer, fill its delta, return the summed weighted loss.
+
+    IN Y (n_samples, n_outputs) indexed through the batch rows, sample_weight
+    (NULL: ones); INOUT acts; OUT deltas (NULL: no gradient), row_loss
+    (n_rows scratch: per-row terms are summed afterwards in row order, so the
+    total does not depend on the thread count).
+    """
+    cdef Py_ssize_t r, s
+    cdef Py_ssize_t n = batch.n_rows
+    cdef Py_ssize_t n_out = net.units[net.n_layers]
+    cdef const floating *b = params + net.intercept_off[net.n_layers - 1]
+    cdef floating *Z = acts + net.act_off[net.n_layers]
+    cdef floating *D = NULL
+    cdef floating sw
+    cdef double total = 0
+    if deltas != NULL:
+        D = deltas + net.act_off[net.n_layers]
+    for r in prange(n, schedule='static', num_threads=net.n_threads,
+                    use_threads_if=_parallel(net, n * n_out * 8)):
+        s = sample_of(batch, r)
+        sw = sample_weight[s] if sample_weight != NULL else 1
+        row_loss[r] = output_loss_delta_row(
+            net.out_act, net.loss, Z + r * n_out, b, Y + s * n_out, sw, n_out, eps,
+            (D + r * n_out) if D != NULL else NULL)
+    for r in range(n):
+        total += row_loss[r]
+    return total
+
+
+cdef inline double batch_data_loss(const Network *net, double loss_sum,
+                                   double sw_sum) noexcept nogil:
+    """Scale a summed loss as the reference reports it."""
+    if net.loss == LOSS_SQUARED:
+        return 0.5 * loss_sum / (sw_sum * net.units[net.n_layers])
+    return loss_sum / sw_sum
+
+
+cdef inline double batch_weight_sum(const Batch *batch,
+                                    const floating *sample_weight) noexcept nogil:
+    cdef Py_ssize_t r
+    cdef double total = 0
+    if sample_weight == NULL:
+        return batch.n_rows
+    for r in range(batch.n_rows):
+        total += sample_weight[sample_of(batch, r)]
+    return total
+
+
+cdef inline void _column_sums(const Network *net, const floating *D, Py_ssize_t n,
+                              Py_ssize_t width, double scale, floating *out,
+                              double *acc) noexcept nogil:
+    """out[j] = scale * sum_r D[r, j]; each column summed by one thread, in row order."""
+    cdef Py_ssize_t blk, r, j, j0, j1
+    cdef Py_ssize_t n_blocks = 1
+    cdef const floating *row
+    if _parallel(net, n * width) and width >= net.n_threads:
+        n_blocks = net.n_threads
+    for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads,
+                      use_threads_if=n_blocks > 1):
+        j0 = blk * width // n_blocks
+        j1 = (blk + 1) * width // n_blocks
+        for j in range(j0, j1):
+            acc[j] = 0
+        for r in range(n):
+            row = D + r * width
+            for j in range(j0, j1):
+                acc[j] += row[j]
+        for j in range(j0, j1):
+            out[j] = <floating> (acc[j] * scale)
+
+
+cdef inline void _sparse_coef_grad(const Network *net, const Batch *batch,
+                                   const floating *D, double scale,
+                                   floating *G) noexcept nogil:
+    """G += scale * X[rows].T @ D from CSR; G must hold zeros on entry.
+
+    Threads split the columns of G, so no two threads write one element.
+    """
+    cdef Py_ssize_t blk, r, s, p, j, k, j0, j1
+    cdef Py_ssize_t fan_out = net.units[1]
+    cdef Py_ssize_t n_blocks = 1
+    cdef const floating *data = <const floating *> batch.csr_data
+    cdef const floating *d
+    cdef floating *g
+    cdef floating v
+    if net.n_threads > 1 and fan_out >= net.n_threads:
+        n_blocks = net.n_threads
+    for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads,
+                      use_threads_if=n_blocks > 1):
+        j0 = blk * fan_out // n_blocks
+        j1 = (blk + 1) * fan_out // n_blocks
+        for r in range(batch.n_rows):
+            s = sample_of(batch, r)
+            d = D + r * fan_out
+            for p in range(batch.csr_indptr[s], batch.csr_indptr[s + 1]):
+                k = batch.csr_indices[p]
+                v = <floating> (data[p] * scale)
+                g = G + k * fan_out
+                for j in range(j0, j1):
+                    g[j] = g[j] + v * d[j]
+
+
+cdef inline void backward(const Network *net, const floating *params,
+                          const Batch *batch, const floating *acts,
+                          floating *deltas, floating *grads, double scale,
+                          double *acc) noexcept nogil:
+    """Data-term gradients, scaled by `scale` (1 / sum of weights).
+
+    IN acts, and deltas of the output layer; OUT the other deltas and grads
+    (flat layout; the L2 term is added by the caller). When the input is
+    sparse the first coef block of grads must hold zeros on entry. `acc` is
+    double scratch as wide as the widest layer.
+    """
+    cdef Py_ssize_t i, r
+    cdef Py_ssize_t n = batch.n_rows
+    cdef Py_ssize_t fan_in, fan_out
+    cdef const floating *a_prev
+    cdef const floating *A
+    cdef const floating *W
+    cdef floating *D
+    cdef floating *D_prev
+    for i in range(net.n_layers - 1, -1, -1):
+        fan_in = net.units[i]
+        fan_out = net.units[i + 1]
+        D = deltas + net.act_off[i + 1]
+        if i == 0 and batch.dense == NULL:
+            _sparse_coef_grad(net, batch, D, scale, grads + net.coef_off[0])
+        else:
+            if i == 0:
+                a_prev = <const floating *> batch.dense
+            else:
+                a_prev = acts + net.act_off[i]
+            gemm_rm(c't', c'n', <int> fan_in, <int> fan_out, <int> n, <floating> scale,
+                    a_prev, <int> fan_in, D, <int> fan_out, 0,
+                    grads + net.coef_off[i], <int> fan_out)
+        _column_sums(net, D, n, fan_out, scale, grads + net.intercept_off[i], acc)
+        if i == 0:
+            break
+        W = params + net.coef_off[i]
+        D_prev = deltas + net.act_off[i]
+        gemm_rm(c'n', c't', <int> n, <int> fan_in, <int> fan_out, 1,
+                D, <int> fan_out, W, <int> fan_out, 0, D_prev, <int> fan_in)
+        if net.hidden_act != ACT_IDENTITY:
+            A = acts + net.act_off[i]
+            for r in prange(n, schedule='static', num_threads=net.n_threads,
+                            use_threads_if=_parallel(net, n * fan_in)):
+                multiply_derivative_row(net.hidden_act, D_prev + r * fan_in,
+                                        A + r * fan_in, fan_in)

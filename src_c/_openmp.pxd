@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# OpenMP runtime calls that compile with or without OpenMP. Cython guards its
+# own prange pragmas with #ifdef _OPENMP; the stand-ins below do the same for
+# the few runtime functions we call, so a build without OpenMP is still correct,
+# just single-threaded.
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define FASTMLP_OPENMP_ENABLED 1
+    #else
+    #define FASTMLP_OPENMP_ENABLED 0
+    static int omp_get_max_threads(void) { return 1; }
+    static int omp_get_thread_num(void) { return 0; }
+    #endif
+    """
+    bint FASTMLP_OPENMP_ENABLED
+    int omp_get_max_threads() noexcept nogil
+    int omp_get_thread_num() noexcept nogil
