@@ -66,7 +66,7 @@ def train_epoch(
     const Py_ssize_t[::1] X_indptr,        # IN CSR row pointers
     const floating[:, ::1] Y,              # IN targets (n_samples, n_outputs)
     const floating[::1] sample_weight,     # IN weights, or empty for none
-    const Py_ssize_t[::1] sample_idx,      # IN epoch order, or empty: in order
+    const Py_ssize_t[::1] sample_idx,      # IN rows to train on, in order; empty: all
     floating[::1] batch_buffer,            # scratch: batch_size * n_features
     floating[::1] acts,                    # scratch: layer outputs
     floating[::1] deltas,                  # scratch: layer deltas
@@ -90,7 +90,10 @@ def train_epoch(
     cdef bint is_sparse = X_indptr.shape[0] > 0
     cdef bint has_order = sample_idx.shape[0] > 0
     cdef bint has_weight = sample_weight.shape[0] > 0
-    cdef Py_ssize_t n_samples = (X_indptr.shape[0] - 1) if is_sparse else X.shape[0]
+    # With an order, only the listed rows are trained on (early stopping
+    # holds the others out); without one, every row of X in turn.
+    cdef Py_ssize_t n_samples = sample_idx.shape[0] if has_order else (
+        (X_indptr.shape[0] - 1) if is_sparse else X.shape[0])
     cdef Py_ssize_t n_features = units[0]
     cdef Py_ssize_t n_layers = units.shape[0] - 1
     cdef Py_ssize_t n_params = params.shape[0]

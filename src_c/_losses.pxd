@@ -50,7 +50,7 @@ cdef inline double output_loss_delta_row(
     """
     cdef Py_ssize_t j
     cdef double acc = 0
-    cdef floating p, t
+    cdef floating p, t, scale
     bias_activate_row(out_act, z, b, n)
     if loss == LOSS_SQUARED:
         for j in range(n):
@@ -73,6 +73,10 @@ cdef inline double output_loss_delta_row(
                 acc += y[j] * log(y[j] / z[j])
             acc += z[j] - y[j]
     if d != NULL:
+        # The reported squared error averages over outputs, so its gradient
+        # does too. scikit-learn omits that 1 / n_outputs (its issue #8349);
+        # with one output the two agree.
+        scale = sw / n if loss == LOSS_SQUARED else sw
         for j in range(n):
-            d[j] = (z[j] - y[j]) * sw
+            d[j] = (z[j] - y[j]) * scale
     return acc * sw
