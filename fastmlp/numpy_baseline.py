@@ -179,15 +179,20 @@ class _CanonicalLoss:
 
 
 class SquaredError(_CanonicalLoss):
-    """Half the squared error: weighted mean over samples, mean over outputs.
-
-    The mean (not sum) over outputs is scikit-learn's reported loss, while the
-    delta ``out - Y`` is the gradient of the *sum* over outputs; the two agree
-    only for one output. A C implementation must reproduce both, as L-BFGS
-    sees this very pair.
-    """
+    """Half the squared error: weighted mean over samples, mean over outputs."""
 
     out_activation = "identity"
+
+    def first_delta(self, Y, out, sample_weight=None):
+        # The reported loss averages over outputs, so its gradient carries a
+        # 1 / n_outputs. scikit-learn back-propagates plain ``out - Y``, the
+        # gradient of the *sum* over outputs (scikit-learn issue #8349), so
+        # its multi-output gradient is n_outputs times the slope of the loss
+        # it reports. fastmlp uses the true gradient and this oracle follows
+        # fastmlp; with one output the two agree.
+        D = super().first_delta(Y, out, sample_weight)
+        D /= out.shape[1]
+        return D
 
     def value(self, Y, out, sample_weight=None):
         mean_sq = np.average((Y - out) ** 2, weights=sample_weight, axis=0)
@@ -819,6 +824,8 @@ class BaselineMLPRegressor(_BaselineMLP):
 
     ``loss="squared_error"`` trains an identity output, ``loss="poisson"``
     an exp output. Same limits and attributes as ``BaselineMLPClassifier``.
+    With several outputs the squared-error gradient is that of the reported
+    loss, as in fastmlp, not scikit-learn's (see ``SquaredError``).
     """
 
     def __init__(

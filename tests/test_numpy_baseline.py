@@ -42,8 +42,8 @@ HIDDEN = ["identity", "logistic", "tanh", "relu"]
 OUTPUT = ["softmax", "exp"]
 DTYPES = [pytest.param(np.float64, id="float64"), pytest.param(np.float32, id="f32")]
 # Loss name -> (output activation, number of output columns) for the small
-# networks below. squared_error gets one output: see the test that documents
-# why its gradient and reported loss disagree for more.
+# networks below. squared_error gets one output, where the baseline and
+# scikit-learn agree; the multi-output case has its own test (issue #8349).
 LOSS_OUTPUTS = {
     "squared_error": ("identity", 1),
     "log_loss": ("softmax", 3),
@@ -190,11 +190,19 @@ def test_first_delta_is_weighted_residual(loss):
     Y = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
     out = np.array([[0.5, 0.25], [0.5, 0.5], [0.125, 0.75]])
     sample_weight = np.array([1.0, 2.0, 4.0])
-    assert_array_equal(LOSSES[loss]().first_delta(Y, out), out - Y)
+    # The squared error averages over its 2 outputs, so its delta is halved.
+    scale = 0.5 if loss == "squared_error" else 1.0
+    assert_array_equal(LOSSES[loss]().first_delta(Y, out), scale * (out - Y))
     assert_array_equal(
         LOSSES[loss]().first_delta(Y, out, sample_weight),
-        [[-0.5, 0.25], [1.0, -1.0], [0.5, 3.0]],
+        scale * np.array([[-0.5, 0.25], [1.0, -1.0], [0.5, 3.0]]),
     )
+
+
+def test_first_delta_single_output_squared_error_is_residual():
+    # One output: no 1 / n_outputs, the delta is scikit-learn's out - Y.
+    Y, out = np.array([[1.0], [3.0]]), np.array([[2.0], [1.0]])
+    assert_array_equal(LOSSES["squared_error"]().first_delta(Y, out), [[1.0], [-2.0]])
 
 
 # ---------------------------------------------------------------- layout, init
@@ -304,19 +312,34 @@ def test_loss_and_grad_matches_central_differences(activation, loss, weighted):
     assert_allclose(grad, expected, rtol=1e-6, atol=1e-8)
 
 
-def test_squared_error_gradient_is_of_loss_summed_over_outputs():
-    # sklearn reports the squared error averaged over outputs but back-propagates
-    # out - Y, the gradient of the sum: for 2 outputs the data term of the
-    # gradient is twice the slope of the reported loss. Kept on purpose, as
-    # L-BFGS in sklearn sees exactly this pair.
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("n_outputs", [2, 3])
+def test_multi_output_squared_error_gradient_is_of_reported_loss(n_outputs, weighted):
+    # The reported squared error averages over outputs; its gradient here
+    # does too. scikit-learn back-propagates out - Y, the gradient of the sum
+    # over outputs (its issue #8349): n_outputs times the slope of its loss.
     rng = np.random.RandomState(8)
-    network = Network([3, 4, 2], "tanh", "identity", "squared_error")
+    units = [3, 4, n_outputs]
+    network = Network(units, "tanh", "identity", "squared_error")
     network.params[...] = rng.normal(size=network.layout.n_params)
-    X, Y = rng.normal(size=(2, 7, 3))[0], rng.normal(size=(7, 2))
+    X, Y = rng.normal(size=(7, 3)), rng.normal(size=(7, n_outputs))
+    sample_weight = rng.uniform(0.5, 2.0, size=7) if weighted else None
 
-    _, grad = network.loss_and_grad(X, Y, 0.0)
+    loss, grad = network.loss_and_grad(X, Y, 0.0, sample_weight)
 
-    assert_allclose(grad, 2 * numerical_grad(network, X, Y, 0.0, None), rtol=1e-6)
+    assert_allclose(
+        grad, numerical_grad(network, X, Y, 0.0, sample_weight), rtol=1e-6, atol=1e-9
+    )
+    sk = MLPRegressor(hidden_layer_sizes=(4,), activation="tanh", alpha=0.0)
+    sk.coefs_ = [c.copy() for c in network.coefs]
+    sk.intercepts_ = [b.copy() for b in network.intercepts]
+    sk.n_layers_, sk.out_activation_ = len(units), "identity"
+    sk_loss, coef_grads, intercept_grads = sk._backprop(
+        X, Y, sample_weight, [X, None, None], [None, None], [None, None], [None, None]
+    )
+    assert_allclose(loss, sk_loss, rtol=1e-14)
+    sk_grad = _pack(coef_grads, intercept_grads)
+    assert_allclose(sk_grad, n_outputs * grad, rtol=1e-12, atol=1e-14)
 
 
 def test_network_float32_stays_float32():
