@@ -8,3 +8,83 @@ import pytest
 def global_random_seed(request):
     """The seed fixture scikit-learn's own tests expect (its default: 42)."""
     return request.param
+
+
+# --------------------------------------------------------------------------
+# Shared axes and tolerances of the kernel, gradient, engine and parity tests.
+# --------------------------------------------------------------------------
+
+from dataclasses import dataclass  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from fastmlp._codes import HIDDEN_ACTIVATIONS  # noqa: E402
+
+# Relative tolerance for comparing one kernel with the NumPy oracle in the same
+# dtype: a few float32 ulps after a short sum, a few thousand float64 ulps.
+RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+# Absolute floor for entries that cancel to about zero.
+ATOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-14}
+
+
+@dataclass(frozen=True)
+class OutputCase:
+    """An output activation with its canonical loss, under both names.
+
+    `loss` is the engine's name (keyed with the activation in LOSS_CODES),
+    `baseline_loss` the key of `numpy_baseline.LOSSES`.
+    """
+
+    out_activation: str
+    loss: str
+    baseline_loss: str
+    n_outputs: int
+
+    def targets(self, rng, n_samples):
+        """Valid float64 targets of shape (n_samples, n_outputs)."""
+        shape = (n_samples, self.n_outputs)
+        if self.out_activation == "softmax":
+            return np.eye(self.n_outputs)[rng.randint(self.n_outputs, size=n_samples)]
+        if self.out_activation == "logistic":
+            return rng.randint(2, size=shape).astype(np.float64)
+        if self.out_activation == "exp":
+            return rng.poisson(1.5, size=shape).astype(np.float64)
+        return rng.normal(size=shape)
+
+
+OUTPUT_CASES = {
+    "softmax-log": OutputCase("softmax", "log_loss", "log_loss", 3),
+    "logistic-binary": OutputCase("logistic", "log_loss", "binary_log_loss", 1),
+    "logistic-multilabel": OutputCase("logistic", "log_loss", "binary_log_loss", 3),
+    "identity-squared": OutputCase("identity", "squared_error", "squared_error", 1),
+    "identity-squared-multi": OutputCase(
+        "identity", "squared_error", "squared_error", 3
+    ),
+    "exp-poisson": OutputCase("exp", "poisson", "poisson", 2),
+}
+
+
+@pytest.fixture(params=[np.float64, np.float32], ids=["float64", "float32"])
+def dtype(request):
+    return np.dtype(request.param)
+
+
+@pytest.fixture
+def tol(dtype):
+    """assert_allclose keywords for a kernel against the oracle in `dtype`."""
+    return {"rtol": RTOL[np.dtype(dtype)], "atol": ATOL[np.dtype(dtype)]}
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def n_threads(request):
+    return request.param
+
+
+@pytest.fixture(params=list(HIDDEN_ACTIVATIONS))
+def hidden_activation(request):
+    return request.param
+
+
+@pytest.fixture(params=list(OUTPUT_CASES))
+def output_case(request):
+    return OUTPUT_CASES[request.param]

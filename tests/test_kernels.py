@@ -1,0 +1,393 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Every compiled kernel against the pure-NumPy oracle, in float32 and float64.
+
+Axes: activation, output activation x loss, dtype, odd sizes (1 row, 1 unit,
+7 and 33 rows), n_threads in {1, 2}, read-only inputs, dense and CSR input.
+The oracle runs in the kernel's dtype, so the tolerances are the dtype's
+(`tol` in conftest.py). A kernel must never upcast: float32 in, float32 out.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fastmlp import _kernels
+from fastmlp._codes import ACTIVATION_CODES, LOSS_CODES
+from fastmlp._engine import Engine, Network, kernel_inputs
+from fastmlp.numpy_baseline import ACTIVATIONS, LOSSES, Dense
+from fastmlp.numpy_baseline import Network as BaselineNetwork
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+ALL_ACTIVATIONS = list(ACTIVATION_CODES)
+N_ROWS = [pytest.param(n, id=f"{n}rows") for n in (1, 7, 33)]
+# (rows, units of the layer under test): 1 row, 1 unit, 7 and 33 rows.
+SHAPES = [
+    pytest.param(1, 1, id="1row-1unit"),
+    pytest.param(7, 5, id="7rows-5units"),
+    pytest.param(33, 1, id="33rows-1unit"),
+    pytest.param(33, 4, id="33rows-4units"),
+]
+READ_ONLY = [pytest.param(False, id="writable"), pytest.param(True, id="readonly")]
+WEIGHTED = [pytest.param(False, id="unweighted"), pytest.param(True, id="weighted")]
+SPARSE = [pytest.param(False, id="dense"), pytest.param(True, id="csr")]
+# A whole forward and backward pass: float32 needs more ulps than one layer.
+RTOL_NETWORK = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-12}
+
+
+def frozen(array, read_only):
+    """`array`, read-only when asked (as a memory-mapped array would be)."""
+    if read_only:
+        array.setflags(write=False)
+    return array
+
+
+def random_array(rng, shape, dtype, scale=1.0, read_only=False):
+    return frozen(
+        np.ascontiguousarray(rng.normal(scale=scale, size=shape), dtype=dtype),
+        read_only,
+    )
+
+
+def empty(dtype):
+    return np.empty(0, dtype=dtype)
+
+
+# ------------------------------------------------------------- single layers
+
+
+@pytest.mark.parametrize("read_only", READ_ONLY)
+@pytest.mark.parametrize("n_rows, fan_out", SHAPES)
+@pytest.mark.parametrize("activation", ALL_ACTIVATIONS)
+def test_dense_forward_matches_baseline(
+    activation, n_rows, fan_out, read_only, dtype, n_threads, tol
+):
+    rng = np.random.RandomState(0)
+    A_prev = random_array(rng, (n_rows, 4), dtype, read_only=read_only)
+    coef = random_array(rng, (4, fan_out), dtype, read_only=read_only)
+    intercept = random_array(rng, fan_out, dtype, read_only=read_only)
+    out = np.full((n_rows, fan_out), np.nan, dtype=dtype)
+
+    _kernels.dense_forward(
+        A_prev, coef, intercept, out, ACTIVATION_CODES[activation], n_threads
+    )
+
+    expected = ACTIVATIONS[activation]().forward(Dense(coef, intercept).forward(A_prev))
+    assert expected.dtype == dtype
+    assert_allclose(out, expected, **tol)
+
+
+@pytest.mark.parametrize("read_only", READ_ONLY)
+@pytest.mark.parametrize("n_rows, fan_in", SHAPES)
+def test_delta_backward_matches_baseline(
+    hidden_activation, n_rows, fan_in, read_only, dtype, n_threads, tol
+):
+    rng = np.random.RandomState(1)
+    act = ACTIVATIONS[hidden_activation]()
+    # A is the layer's output; shifted away from 0 so ReLU's derivative is
+    # read off an unambiguous A > 0 or A == 0.
+    Z = rng.normal(size=(n_rows, fan_in))
+    Z += 0.1 * np.sign(Z)
+    A = frozen(np.ascontiguousarray(act.forward(Z), dtype=dtype), read_only)
+    D = random_array(rng, (n_rows, 3), dtype, read_only=read_only)
+    coef = random_array(rng, (fan_in, 3), dtype, read_only=read_only)
+    D_prev = np.full((n_rows, fan_in), np.nan, dtype=dtype)
+
+    _kernels.delta_backward(
+        D, coef, A, D_prev, ACTIVATION_CODES[hidden_activation], n_threads
+    )
+
+    expected = act.backward(A, Dense(coef, empty(dtype)).propagate(D))
+    assert expected.dtype == dtype
+    assert_allclose(D_prev, expected, **tol)
+
+
+def _reported_loss(case, loss_sum, sw_sum):
+    """The kernel's weighted sum scaled as the reference reports the loss.
+
+    The squared error's row term is the plain sum of squares: the reference
+    halves it and averages over outputs (as the engine's batch_data_loss).
+    """
+    if case.loss == "squared_error":
+        return 0.5 * loss_sum / (sw_sum * case.n_outputs)
+    return loss_sum / sw_sum
+
+
+@pytest.mark.parametrize("read_only", READ_ONLY)
+@pytest.mark.parametrize("weighted", WEIGHTED)
+@pytest.mark.parametrize("n_rows", N_ROWS)
+def test_output_loss_matches_baseline(
+    output_case, n_rows, weighted, read_only, dtype, tol
+):
+    case = output_case
+    rng = np.random.RandomState(2)
+    Z = random_array(rng, (n_rows, case.n_outputs), dtype, scale=2.0)
+    intercept = random_array(rng, case.n_outputs, dtype, read_only=read_only)
+    Y = frozen(np.asarray(case.targets(rng, n_rows), dtype=dtype), read_only)
+    sample_weight = (
+        random_array(rng, n_rows, dtype, read_only=read_only) ** 2 + 0.5
+        if weighted
+        else None
+    )
+    D = np.full_like(Z, np.nan)
+    expected_out = ACTIVATIONS[case.out_activation]().forward(Z + intercept)
+    loss = LOSSES[case.baseline_loss]()
+    sw_sum = n_rows if sample_weight is None else float(sample_weight.sum())
+
+    loss_sum = _kernels.output_loss(
+        Z,
+        intercept,
+        Y,
+        empty(dtype) if sample_weight is None else sample_weight,
+        D,
+        ACTIVATION_CODES[case.out_activation],
+        LOSS_CODES[case.loss, case.out_activation],
+    )
+
+    assert isinstance(loss_sum, float)
+    assert_allclose(Z, expected_out, **tol)
+    assert_allclose(
+        _reported_loss(case, loss_sum, sw_sum),
+        loss.value(Y, expected_out, sample_weight),
+        rtol=tol["rtol"],
+    )
+    assert_allclose(D, loss.first_delta(Y, expected_out, sample_weight), **tol)
+
+
+@pytest.mark.parametrize(
+    "out_activation, loss, baseline_loss",
+    [
+        ("softmax", "log_loss", "log_loss"),
+        ("logistic", "log_loss", "binary_log_loss"),
+    ],
+    ids=["softmax", "logistic"],
+)
+def test_output_loss_clips_saturated_probabilities(
+    out_activation, loss, baseline_loss, dtype
+):
+    # Outputs of exactly 0 and 1 (exp(+-200) saturates both dtypes): the
+    # reported loss clips them to [eps, 1 - eps] of the dtype, so it is finite
+    # and equal to the reference's, each wrong row costing -log(eps).
+    Z = np.array([[200.0, -200.0], [-200.0, 200.0]], dtype=dtype)
+    Y = np.array([[0.0, 1.0], [0.0, 1.0]], dtype=dtype)
+    intercept = np.zeros(2, dtype=dtype)
+    D = np.empty_like(Z)
+    expected_out = ACTIVATIONS[out_activation]().forward(Z)
+    expected = LOSSES[baseline_loss]().value(Y, expected_out)
+
+    loss_sum = _kernels.output_loss(
+        Z,
+        intercept,
+        Y,
+        empty(dtype),
+        D,
+        ACTIVATION_CODES[out_activation],
+        LOSS_CODES[loss, out_activation],
+    )
+
+    assert np.isfinite(loss_sum)
+    assert_allclose(loss_sum / 2, expected, rtol=1e-6)
+    assert loss_sum / 2 > -np.log(np.finfo(dtype).eps) / 2 - 1e-3
+    assert_array_equal(D, expected_out - Y)
+
+
+def test_output_loss_hand_worked_softmax():
+    # softmax(0, log 3) = (1/4, 3/4); target class 1 costs -log(3/4), weighted
+    # by 2; the delta is 2 * (out - y) = 2 * (1/4, -1/4).
+    Z = np.array([[0.0, np.log(3.0)]])
+    D = np.empty_like(Z)
+    loss_sum = _kernels.output_loss(
+        Z,
+        np.zeros(2),
+        np.array([[0.0, 1.0]]),
+        np.array([2.0]),
+        D,
+        ACTIVATION_CODES["softmax"],
+        LOSS_CODES["log_loss", "softmax"],
+    )
+    assert_allclose(Z, [[0.25, 0.75]], rtol=1e-15)
+    assert_allclose(loss_sum, -2 * np.log(0.75), rtol=1e-15)
+    assert_allclose(D, [[0.5, -0.5]], rtol=1e-15)
+
+
+def test_output_loss_hand_worked_squared_error():
+    # Two outputs: the row term is sw * ((1-0)^2 + (2-4)^2) = 3 * 5; the delta
+    # is sw * (out - y) / n_outputs = 3 * (1, -2) / 2 (issue #8349 note).
+    Z = np.array([[1.0, 2.0]])
+    D = np.empty_like(Z)
+    loss_sum = _kernels.output_loss(
+        Z,
+        np.zeros(2),
+        np.array([[0.0, 4.0]]),
+        np.array([3.0]),
+        D,
+        ACTIVATION_CODES["identity"],
+        LOSS_CODES["squared_error", "identity"],
+    )
+    assert loss_sum == 15.0
+    assert_array_equal(D, [[1.5, -3.0]])
+
+
+def test_single_layer_kernels_reject_mixed_dtypes():
+    # One fused type per call: a float32/float64 mix is an error, never a
+    # silent cast of the caller's output buffer.
+    A32 = np.ones((3, 2), dtype=np.float32)
+    coef = np.ones((2, 2))
+    with pytest.raises((TypeError, ValueError)):
+        _kernels.dense_forward(A32, coef, np.ones(2), np.empty((3, 2)), 0, 1)
+    with pytest.raises((TypeError, ValueError)):
+        _kernels.delta_backward(
+            np.ones((3, 2)), coef, np.ones((3, 2)), np.empty((3, 2), np.float32), 0, 1
+        )
+
+
+# ------------------------------------------------------------- whole network
+
+
+def tiny_network(activation, case, dtype, units=(3, 4, 3), seed=3):
+    """Baseline network in `dtype` with random parameters, and its layer widths."""
+    layer_units = [units[0], *units[1:], case.n_outputs]
+    baseline = BaselineNetwork(
+        layer_units, activation, case.out_activation, case.baseline_loss, dtype
+    )
+    rng = np.random.RandomState(seed)
+    baseline.params[...] = rng.normal(scale=0.8, size=baseline.layout.n_params)
+    return baseline, layer_units
+
+
+def sparse_rows(rng, n_rows, n_features, dtype, read_only):
+    """Dense X with about half its entries zero and, past 1 row, an empty row."""
+    X = rng.normal(size=(n_rows, n_features))
+    X[rng.uniform(size=X.shape) < 0.5] = 0
+    if n_rows > 1:
+        X[n_rows // 2] = 0
+    return frozen(np.ascontiguousarray(X, dtype=dtype), read_only)
+
+
+def as_inputs(X, is_sparse, dtype, read_only):
+    inputs = kernel_inputs(sp.csr_matrix(X) if is_sparse else X, dtype)
+    for array in inputs:
+        frozen(array, read_only)
+    return inputs
+
+
+@pytest.mark.parametrize("is_sparse", SPARSE)
+def test_predict_matches_baseline(
+    hidden_activation, output_case, is_sparse, dtype, tol
+):
+    check_predict(hidden_activation, output_case, 7, is_sparse, False, dtype, 1, tol)
+
+
+# Odd sizes, threads and read-only buffers, on two output types.
+@pytest.mark.parametrize(
+    "output_case", ["softmax-log", "identity-squared-multi"], indirect=True
+)
+@pytest.mark.parametrize("read_only", READ_ONLY)
+@pytest.mark.parametrize("is_sparse", SPARSE)
+@pytest.mark.parametrize("n_rows", N_ROWS)
+def test_predict_sizes_threads_read_only(
+    output_case, n_rows, is_sparse, read_only, dtype, n_threads, tol
+):
+    check_predict(
+        "relu", output_case, n_rows, is_sparse, read_only, dtype, n_threads, tol
+    )
+
+
+def check_predict(
+    activation, case, n_rows, is_sparse, read_only, dtype, n_threads, tol
+):
+    baseline, layer_units = tiny_network(activation, case, dtype)
+    X = sparse_rows(np.random.RandomState(4), n_rows, layer_units[0], dtype, read_only)
+    network = Network(layer_units, activation, case.out_activation, case.loss)
+    params = frozen(baseline.params.copy(), read_only)
+
+    out = network.predict(params, as_inputs(X, is_sparse, dtype, read_only), n_threads)
+
+    assert out.dtype == dtype
+    assert out.shape == (n_rows, case.n_outputs)
+    assert_allclose(out, baseline.forward(X), **tol)
+
+
+@pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
+@pytest.mark.parametrize("is_sparse", SPARSE)
+def test_predict_wide_network_in_chunks(output_case, is_sparse, dtype, n_threads):
+    # 600 hidden units make a prediction chunk 64 rows (the minimum): 150
+    # rows run as 64 + 64 + 22, and each chunk's 64 x 600 elementwise pass is
+    # above the threshold where a second thread joins.
+    baseline, layer_units = tiny_network("tanh", output_case, dtype, units=(20, 600))
+    baseline.params *= 0.1
+    X = sparse_rows(np.random.RandomState(5), 150, 20, dtype, False)
+    network = Network(layer_units, "tanh", "softmax", "log_loss")
+
+    out = network.predict(
+        baseline.params, as_inputs(X, is_sparse, dtype, False), n_threads
+    )
+
+    rtol = RTOL_NETWORK[dtype]
+    assert_allclose(out, baseline.forward(X), rtol=rtol, atol=rtol / 10)
+
+
+def engine_for(baseline, activation, case, dtype, n_threads):
+    return Engine(
+        baseline.layout.layer_units,
+        activation,
+        case.out_activation,
+        case.loss,
+        dtype,
+        baseline.coefs,
+        baseline.intercepts,
+        n_threads,
+    )
+
+
+@pytest.mark.parametrize("is_sparse", SPARSE)
+@pytest.mark.parametrize("weighted", WEIGHTED)
+def test_loss_and_grad_matches_baseline(
+    hidden_activation, output_case, weighted, is_sparse, dtype
+):
+    check_loss_and_grad(
+        hidden_activation, output_case, 7, weighted, is_sparse, False, dtype, 1
+    )
+
+
+# Odd sizes, threads and read-only buffers, on two output types.
+@pytest.mark.parametrize(
+    "output_case", ["logistic-multilabel", "exp-poisson"], indirect=True
+)
+@pytest.mark.parametrize("read_only", READ_ONLY)
+@pytest.mark.parametrize("is_sparse", SPARSE)
+@pytest.mark.parametrize("n_rows", N_ROWS)
+def test_loss_and_grad_sizes_threads_read_only(
+    output_case, n_rows, is_sparse, read_only, dtype, n_threads
+):
+    check_loss_and_grad(
+        "tanh", output_case, n_rows, True, is_sparse, read_only, dtype, n_threads
+    )
+
+
+def check_loss_and_grad(
+    activation, case, n_rows, weighted, is_sparse, read_only, dtype, n_threads
+):
+    baseline, layer_units = tiny_network(activation, case, dtype)
+    rng = np.random.RandomState(6)
+    X = sparse_rows(rng, n_rows, layer_units[0], dtype, read_only)
+    Y = frozen(np.asarray(case.targets(rng, n_rows), dtype=dtype), read_only)
+    sample_weight = (
+        frozen(rng.uniform(0.5, 2.0, size=n_rows).astype(dtype), read_only)
+        if weighted
+        else None
+    )
+    engine = engine_for(baseline, activation, case, dtype, n_threads)
+    inputs = as_inputs(X, is_sparse, dtype, read_only)
+
+    value, grad = engine.loss_and_grad(
+        baseline.params.astype(np.float64), inputs, Y, sample_weight, 0.3
+    )
+
+    expected_value, expected_grad = baseline.loss_and_grad(X, Y, 0.3, sample_weight)
+    assert engine.grads.dtype == engine.params.dtype == dtype
+    assert isinstance(value, float)
+    rtol = RTOL_NETWORK[dtype]
+    assert_allclose(value, expected_value, rtol=rtol)
+    assert_allclose(grad, expected_grad, rtol=rtol, atol=rtol / 10)
