@@ -108,7 +108,8 @@ class Engine(Network):
         self._batch_size = None
 
     def _allocate(self, batch_size, n_features, is_sparse):
-        if self._batch_size == batch_size:
+        # loss_and_grad allocates no gather buffer; a dense epoch then needs one.
+        if self._batch_size == batch_size and (is_sparse or self._batch_buffer.size):
             return
         layout = self.layout
         self._batch_size = batch_size

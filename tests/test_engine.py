@@ -1,0 +1,284 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""One compiled epoch (`Engine.train_epoch`) against the NumPy baseline's epoch.
+
+Each test runs two epochs through both implementations from the same start
+and compares the parameters, the returned epoch losses and the optimizer
+state: SGD with and without (Nesterov) momentum and Adam; shuffled and
+natural order; a batch size that does not divide the sample count; sample
+weights; dense and CSR input; float64 tightly and float32 loosely. Then the
+engine's own contracts: an order listing only some rows trains on those
+rows, the same call twice gives the same bits, and 1 or 2 threads agree.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fastmlp._engine import Engine, kernel_inputs
+from fastmlp._optimizers import AdamOptimizer, SGDOptimizer
+from fastmlp.numpy_baseline import SGD, Adam, train_epoch
+from fastmlp.numpy_baseline import Network as BaselineNetwork
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+ALPHA = 0.01
+N_EPOCHS = 2
+# id -> (solver, optimizer keywords shared by both implementations)
+SOLVERS = {
+    "sgd-nesterov": ("sgd", {"momentum": 0.9, "nesterov": True}),
+    "sgd-momentum": ("sgd", {"momentum": 0.7, "nesterov": False}),
+    "sgd-plain": ("sgd", {"momentum": 0.0, "nesterov": False}),
+    "adam": ("adam", {"beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-7}),
+}
+LEARNING_RATE = {"sgd": 0.05, "adam": 0.01}
+ORDERS = [pytest.param(True, id="shuffled"), pytest.param(False, id="natural")]
+WEIGHTED = [pytest.param(False, id="unweighted"), pytest.param(True, id="weighted")]
+SPARSE = [pytest.param(False, id="dense"), pytest.param(True, id="csr")]
+# Two epochs of several batches: float32 rounding compounds.
+TOLERANCE = {
+    np.dtype(np.float64): {"rtol": 1e-10, "atol": 1e-12},
+    np.dtype(np.float32): {"rtol": 2e-4, "atol": 2e-5},
+}
+
+
+def make_optimizers(solver_id, params, dtype):
+    solver, kwargs = SOLVERS[solver_id]
+    lr = LEARNING_RATE[solver]
+    n_params = params.shape[0]
+    if solver == "sgd":
+        return (
+            SGDOptimizer(n_params, dtype, lr, "constant", **kwargs),
+            SGD(params, lr, "constant", **kwargs),
+        )
+    return AdamOptimizer(n_params, dtype, lr, **kwargs), Adam(params, lr, **kwargs)
+
+
+def make_problem(activation, case, dtype, n_samples=33, hidden=(6, 4), seed=0):
+    """Random data and a baseline network with Glorot-sized random weights."""
+    rng = np.random.RandomState(seed)
+    n_features = 5
+    X = rng.normal(size=(n_samples, n_features))
+    X[rng.uniform(size=X.shape) < 0.4] = 0
+    X[3] = 0  # an empty row
+    Y = case.targets(rng, n_samples)
+    sample_weight = rng.uniform(0.2, 3.0, size=n_samples)
+    units = [n_features, *hidden, case.n_outputs]
+    network = BaselineNetwork(
+        units, activation, case.out_activation, case.baseline_loss, dtype
+    )
+    network.params[...] = rng.uniform(-0.6, 0.6, size=network.layout.n_params)
+    return (
+        X.astype(dtype),
+        Y.astype(dtype),
+        sample_weight.astype(dtype),
+        network,
+        rng.permutation(n_samples),
+    )
+
+
+def make_engine(network, activation, case, dtype, n_threads=1):
+    return Engine(
+        network.layout.layer_units,
+        activation,
+        case.out_activation,
+        case.loss,
+        dtype,
+        network.coefs,
+        network.intercepts,
+        n_threads,
+    )
+
+
+def check_epochs_match(
+    solver_id, activation, case, dtype, is_shuffled, weighted, is_sparse, batch_size
+):
+    X, Y, sample_weight, network, perm = make_problem(activation, case, dtype)
+    sample_weight = sample_weight if weighted else None
+    engine = make_engine(network, activation, case, dtype)
+    optimizer, baseline_optimizer = make_optimizers(solver_id, network.params, dtype)
+    inputs = kernel_inputs(sp.csr_matrix(X) if is_sparse else X, dtype)
+    n_samples = X.shape[0]
+    order = perm.astype(np.intp) if is_shuffled else None
+
+    for _ in range(N_EPOCHS):
+        loss_sum = engine.train_epoch(
+            inputs, Y, sample_weight, order, batch_size, ALPHA, optimizer
+        )
+        expected_loss = train_epoch(
+            network,
+            baseline_optimizer,
+            sp.csr_matrix(X) if is_sparse else X,
+            Y,
+            ALPHA,
+            batch_size,
+            order,
+            sample_weight,
+        )
+        tol = TOLERANCE[np.dtype(dtype)]
+        assert_allclose(loss_sum / n_samples, expected_loss, rtol=tol["rtol"])
+        assert engine.params.dtype == dtype
+        assert_allclose(engine.params, network.params, **tol)
+
+    solver = SOLVERS[solver_id][0]
+    if solver == "sgd":
+        assert_allclose(optimizer.velocities, baseline_optimizer.velocities, **tol)
+    else:
+        n_batches = -(-n_samples // batch_size)
+        assert optimizer.t == baseline_optimizer.t == N_EPOCHS * n_batches
+        assert optimizer.learning_rate == pytest.approx(
+            baseline_optimizer.learning_rate, rel=1e-12
+        )
+        assert_allclose(optimizer.ms, baseline_optimizer.ms, **tol)
+        assert_allclose(optimizer.vs, baseline_optimizer.vs, **tol)
+    # coefs_/intercepts_ of the estimator are views of this buffer.
+    assert all(np.shares_memory(c, engine.params) for c in engine.coefs)
+
+
+@pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
+@pytest.mark.parametrize("is_sparse", SPARSE)
+@pytest.mark.parametrize("weighted", WEIGHTED)
+@pytest.mark.parametrize("is_shuffled", ORDERS)
+@pytest.mark.parametrize("solver_id", list(SOLVERS))
+def test_epoch_matches_baseline(
+    solver_id, is_shuffled, weighted, is_sparse, output_case, dtype
+):
+    # 33 rows in batches of 5: six full batches and one of 3.
+    check_epochs_match(
+        solver_id, "relu", output_case, dtype, is_shuffled, weighted, is_sparse, 5
+    )
+
+
+@pytest.mark.parametrize("solver_id", ["sgd-nesterov", "adam"])
+def test_epoch_matches_baseline_every_loss(
+    solver_id, hidden_activation, output_case, dtype
+):
+    check_epochs_match(
+        solver_id, hidden_activation, output_case, dtype, True, True, False, 8
+    )
+
+
+@pytest.mark.parametrize("output_case", ["identity-squared-multi"], indirect=True)
+@pytest.mark.parametrize("is_sparse", SPARSE)
+@pytest.mark.parametrize(
+    "batch_size",
+    [
+        pytest.param(1, id="batch1"),
+        pytest.param(33, id="full"),
+        pytest.param(32, id="batch32"),
+    ],
+)
+def test_epoch_matches_baseline_batch_sizes(batch_size, is_sparse, output_case, dtype):
+    check_epochs_match(
+        "sgd-nesterov", "tanh", output_case, dtype, True, True, is_sparse, batch_size
+    )
+
+
+@pytest.mark.parametrize("output_case", ["logistic-multilabel"], indirect=True)
+@pytest.mark.parametrize("is_sparse", SPARSE)
+@pytest.mark.parametrize("solver_id", ["sgd-momentum", "adam"])
+def test_order_of_some_rows_trains_on_those_rows_only(
+    solver_id, is_sparse, output_case
+):
+    # Early stopping passes the training rows only: the engine must train on
+    # exactly those, as the baseline does on X[order] in natural order.
+    X, Y, sample_weight, network, perm = make_problem("tanh", output_case, np.float64)
+    order = perm[:20].astype(np.intp)
+    engine = make_engine(network, "tanh", output_case, np.float64)
+    optimizer, baseline_optimizer = make_optimizers(
+        solver_id, network.params, np.float64
+    )
+    inputs = kernel_inputs(sp.csr_matrix(X) if is_sparse else X, np.float64)
+
+    loss_sum = engine.train_epoch(inputs, Y, sample_weight, order, 6, ALPHA, optimizer)
+    expected = train_epoch(
+        network,
+        baseline_optimizer,
+        X[order],
+        Y[order],
+        ALPHA,
+        6,
+        None,
+        sample_weight[order],
+    )
+
+    assert_allclose(loss_sum / 20, expected, rtol=1e-10)
+    assert_allclose(engine.params, network.params, rtol=1e-10, atol=1e-12)
+
+
+def run_epochs(
+    solver_id, case, dtype, n_threads, is_sparse, hidden=(6, 4), n_features=5
+):
+    """Params and losses after 3 epochs of a fresh engine from a fixed start."""
+    rng = np.random.RandomState(7)
+    n_samples = 250
+    X = rng.normal(size=(n_samples, n_features))
+    X[rng.uniform(size=X.shape) < 0.5] = 0
+    Y = case.targets(rng, n_samples).astype(dtype)
+    sample_weight = rng.uniform(0.5, 2.0, size=n_samples)
+    units = [n_features, *hidden, case.n_outputs]
+    network = BaselineNetwork(units, "relu", "softmax", "log_loss", dtype)
+    network.params[...] = rng.uniform(-0.1, 0.1, size=network.layout.n_params)
+    engine = make_engine(network, "relu", case, dtype, n_threads)
+    optimizer, _ = make_optimizers(solver_id, network.params, dtype)
+    inputs = kernel_inputs(sp.csr_matrix(X) if is_sparse else X.astype(dtype), dtype)
+    losses = []
+    for _ in range(3):
+        order = rng.permutation(n_samples).astype(np.intp)
+        losses.append(
+            engine.train_epoch(inputs, Y, sample_weight, order, 200, ALPHA, optimizer)
+        )
+    return engine.params.copy(), losses
+
+
+@pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
+@pytest.mark.parametrize("is_sparse", SPARSE)
+@pytest.mark.parametrize("solver_id", ["sgd-nesterov", "adam"])
+def test_same_inputs_give_same_bits(
+    solver_id, is_sparse, output_case, dtype, n_threads
+):
+    args = (solver_id, output_case, dtype, n_threads, is_sparse)
+    params, losses = run_epochs(*args)
+    params_again, losses_again = run_epochs(*args)
+    assert_array_equal(params_again, params)
+    assert losses_again == losses
+
+
+@pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
+@pytest.mark.parametrize("is_sparse", SPARSE)
+@pytest.mark.parametrize("solver_id", ["sgd-nesterov", "adam"])
+def test_one_and_two_threads_agree(solver_id, is_sparse, output_case, dtype):
+    # Wide enough for every threaded pass to split: 200 x 256 elementwise
+    # passes and ~34k parameters in the optimizer step are above the
+    # thresholds where a second thread joins.
+    wide = {"hidden": (256,), "n_features": 130}
+    params_1, losses_1 = run_epochs(solver_id, output_case, dtype, 1, is_sparse, **wide)
+    params_2, losses_2 = run_epochs(solver_id, output_case, dtype, 2, is_sparse, **wide)
+    tol = TOLERANCE[np.dtype(dtype)]
+    assert_allclose(losses_2, losses_1, rtol=tol["rtol"])
+    assert_allclose(params_2, params_1, **tol)
+
+
+@pytest.mark.parametrize("output_case", ["identity-squared"], indirect=True)
+def test_dense_epoch_after_loss_and_grad_allocates_its_gather_buffer(output_case):
+    # loss_and_grad sizes the workspaces for all rows but gathers no batch; a
+    # shuffled dense epoch of that same batch size copies its rows into the
+    # gather buffer, which must then be allocated (it once wrote past an
+    # empty one). The size is asserted before any epoch could overrun it.
+    X, Y, _, network, perm = make_problem("relu", output_case, np.float64)
+    n_samples, n_features = X.shape
+    engine = make_engine(network, "relu", output_case, np.float64)
+    optimizer, baseline_optimizer = make_optimizers("adam", network.params, np.float64)
+    inputs = kernel_inputs(X, np.float64)
+    engine.loss_and_grad(network.params.copy(), inputs, Y, None, ALPHA)
+
+    engine._allocate(n_samples, n_features, False)
+    assert engine._batch_buffer.size == n_samples * n_features
+
+    order = perm.astype(np.intp)
+    loss_sum = engine.train_epoch(inputs, Y, None, order, n_samples, ALPHA, optimizer)
+    expected = train_epoch(
+        network, baseline_optimizer, X, Y, ALPHA, n_samples, order, None
+    )
+    assert_allclose(loss_sum / n_samples, expected, rtol=1e-10)
+    assert_allclose(engine.params, network.params, rtol=1e-10, atol=1e-12)
