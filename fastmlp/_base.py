@@ -7,6 +7,7 @@ the between-epoch bookkeeping: loss curve, learning-rate schedule, early
 stopping, warnings. Each epoch itself is one call into C (`Engine`).
 """
 
+import operator
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -114,7 +115,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         sizes = list(sizes)
         if np.any(np.array(sizes) <= 0):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        return [int(s) for s in sizes]
+        return [operator.index(s) for s in sizes]  # 5.5 is an error, as in sklearn
 
     def _layer_units(self):
         return [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
@@ -456,6 +457,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             params = params.astype(dtype)
         network = getattr(self, "_network", None)
         layer_units = self._layer_units()
+        if X.shape[1] != layer_units[0]:  # hand-set coefs_; kernels would read past X
+            raise ValueError(
+                f"X has {X.shape[1]} features, but coefs_[0] has {layer_units[0]} rows."
+            )
         if network is None or not network.matches(
             layer_units, self.activation, self.out_activation_
         ):

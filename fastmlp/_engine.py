@@ -29,6 +29,8 @@ def kernel_inputs(X, dtype):
     """
     empty_idx = np.empty(0, dtype=np.intp)
     if sp.issparse(X):
+        if X.format != "csr":  # scipy's tocsr() trusts indices: a bad one crashes
+            X.check_format(full_check=True)
         X = X.tocsr()
         data = np.ascontiguousarray(X.data, dtype=dtype)
         indices = np.ascontiguousarray(X.indices, dtype=np.intp)

@@ -88,3 +88,26 @@ def hidden_activation(request):
 @pytest.fixture(params=list(OUTPUT_CASES))
 def output_case(request):
     return OUTPUT_CASES[request.param]
+
+
+# --------------------------------------------------------------------------
+# Child interpreters, for inputs or signals that could end the test process.
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def subprocess_env():
+    """Environment of a child interpreter that imports this very fastmlp.
+
+    PYTHONPATH leads with the directory holding the imported package, so a
+    checked build in a temporary copy (tools/run_checked_tests.sh) is the one
+    the child runs too; LD_PRELOAD and sanitizer options pass through as set.
+    """
+    from pathlib import Path
+
+    import fastmlp
+
+    env = dict(os.environ)
+    root = str(Path(fastmlp.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    return env
