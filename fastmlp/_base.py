@@ -28,12 +28,18 @@ from ._compat import (
     _check_optimize_result,
     _check_sample_weight,
 )
-from ._engine import Engine, Network, kernel_inputs
+from ._engine import Engine, Network, kernel_inputs, n_samples_of
 from ._layout import Layout
 from ._optimizers import AdamOptimizer, SGDOptimizer
-from ._threads import effective_n_threads
+from ._threads import blas_single_threaded, effective_n_threads
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+# Predictions smaller than this (rows x parameters) run on one thread.
+_PARALLEL_PREDICT_MACS = 1 << 20
+# Inputs up to this many rows may take the light validation path.
+_FAST_PATH_ROWS = 64
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 _NONFINITE_MESSAGE = (
     "Solver produced non-finite parameter weights. The input data may contain "
@@ -217,11 +223,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self._adopt_params(engine.params, engine.layout)
         inputs = kernel_inputs(X, X.dtype)
         Y_float = np.ascontiguousarray(Y, dtype=X.dtype)
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, Y_float, inputs, sample_weight, engine,
-                                 incremental)
-        else:
-            self._fit_lbfgs(inputs, Y_float, sample_weight, engine)
+        with blas_single_threaded():
+            if self.solver in _STOCHASTIC_SOLVERS:
+                self._fit_stochastic(X, Y, Y_float, inputs, sample_weight, engine,
+                                     incremental)
+            else:
+                self._fit_lbfgs(inputs, Y_float, sample_weight, engine)
         # Keep shapes and codes for predict, not the training workspaces.
         self._network = Network(layer_units, self.activation, self.out_activation_,
                                 self.loss)
@@ -424,10 +431,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._layer_units(), self.activation, self.out_activation_, self.loss,
             X.dtype, self.coefs_, self.intercepts_, effective_n_threads(),
         )
-        return engine.loss_and_grad(
-            np.asarray(packed_coef_inter, dtype=np.float64), kernel_inputs(X, X.dtype),
-            np.ascontiguousarray(Y, dtype=X.dtype), sample_weight, self.alpha,
-        )
+        with blas_single_threaded():
+            return engine.loss_and_grad(
+                np.asarray(packed_coef_inter, dtype=np.float64),
+                kernel_inputs(X, X.dtype), np.ascontiguousarray(Y, dtype=X.dtype),
+                sample_weight, self.alpha,
+            )
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -446,7 +455,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _forward_pass_fast(self, X, check_input=True):
         """Output-layer activations for X (one nogil kernel call)."""
         if check_input:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+            X = self._validate_predict_input(X)
         params = self._current_params()
         dtype = (
             np.float32
@@ -467,7 +476,28 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             network = Network(layer_units, self.activation, self.out_activation_,
                               self.loss)
         inputs = kernel_inputs(X, dtype)
-        return network.predict(params, inputs, effective_n_threads())
+        n_threads = effective_n_threads()
+        if n_threads == 1 or n_samples_of(inputs) * params.shape[0] < _PARALLEL_PREDICT_MACS:
+            # Too small to share: one thread, no BLAS limit to enter.
+            return network.predict(params, inputs, 1)
+        with blas_single_threaded():
+            return network.predict(params, inputs, n_threads)
+
+    def _validate_predict_input(self, X):
+        # A few rows of clean float data -- the serving case -- skip the
+        # general validation, which costs ~100 us, far more than the
+        # network. Anything else takes the general path and its errors.
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and 0 < X.shape[0] <= _FAST_PATH_ROWS
+            and X.shape[1] == self.n_features_in_
+            and X.dtype in _FLOAT_DTYPES
+            and not hasattr(self, "feature_names_in_")
+            and np.isfinite(X).all()
+        ):
+            return X
+        return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         y_pred = self._predict(X, check_input=False)

@@ -36,6 +36,8 @@ def kernel_inputs(X, dtype):
         indices = np.ascontiguousarray(X.indices, dtype=np.intp)
         indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
         _check_csr(indices, indptr, X.shape)
+        if data.shape[0] < indptr[-1]:
+            raise ValueError("Sparse input has fewer data values than indices.")
         return np.empty((0, X.shape[1]), dtype=dtype), data, indices, indptr
     X = np.ascontiguousarray(X, dtype=dtype)
     return X, np.empty(0, dtype=dtype), empty_idx, empty_idx
@@ -82,10 +84,8 @@ class Network:
         """Output activations (n_samples, n_outputs) in params' dtype."""
         layout = self.layout
         n_samples = n_samples_of(inputs)
-        width = sum(layout.layer_units[1:])
-        chunk = _PREDICT_CHUNK_BYTES // (params.itemsize * width)
-        chunk = int(min(max(chunk, 64), max(n_samples, 1)))
-        act_off, act_size = layout.activation_offsets(chunk)
+        chunk = self._chunk_rows(params.itemsize, n_samples)
+        act_off, act_size = self._predict_offsets(chunk)
         acts = np.empty(act_size, dtype=params.dtype)
         out = np.empty((n_samples, layout.layer_units[-1]), dtype=params.dtype)
         _kernels.predict(
@@ -94,6 +94,18 @@ class Network:
             n_threads,
         )
         return out
+
+    def _chunk_rows(self, itemsize, n_samples):
+        width = sum(self.layout.layer_units[1:])
+        chunk = _PREDICT_CHUNK_BYTES // (itemsize * width)
+        return int(min(max(chunk, 64), max(n_samples, 1)))
+
+    def _predict_offsets(self, chunk):
+        # Single-row serving calls this with the same chunk every time.
+        cache = self.__dict__.setdefault("_offsets", {})
+        if chunk not in cache:
+            cache[chunk] = self.layout.activation_offsets(chunk)
+        return cache[chunk]
 
 
 class Engine(Network):

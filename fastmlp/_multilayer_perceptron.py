@@ -344,9 +344,16 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
+        # The two common cases decoded directly, as LabelBinarizer would
+        # (argmax; threshold 0.5), at a fraction of its per-call cost.
+        binarizer = self._label_binarizer
+        if binarizer.y_type_ == "multiclass":
+            return self.classes_.take(y_pred.argmax(axis=1))
+        if binarizer.y_type_ == "binary" and len(self.classes_) == 2:
+            return self.classes_.take((y_pred[:, 0] > 0.5).astype(np.intp))
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
-        return self._label_binarizer.inverse_transform(y_pred)
+        return binarizer.inverse_transform(y_pred)
 
     def _score(self, X, y, sample_weight=None):
         return self._score_with_function(

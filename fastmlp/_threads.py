@@ -14,8 +14,31 @@ from joblib import cpu_count
 from ._openmp_helpers import openmp_max_threads
 
 
+# Reading the cgroup quota takes ~100 us (file reads): once per process.
+_CPU_COUNT = cpu_count()
+
+
 def effective_n_threads():
     n_threads = openmp_max_threads()
     if os.environ.get("OMP_NUM_THREADS") is None:
-        n_threads = min(n_threads, cpu_count())
+        n_threads = min(n_threads, _CPU_COUNT)
     return max(1, n_threads)
+
+
+_controller = None
+
+
+def blas_single_threaded():
+    """Context in which BLAS computes on the calling thread only.
+
+    The kernels split each product across OpenMP threads themselves and must
+    never call a multithreaded BLAS from inside those threads (see
+    src_c/_network.pxd). One controller is built lazily and reused: entering
+    its limit costs microseconds, building one costs a millisecond.
+    """
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")

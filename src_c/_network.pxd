@@ -10,12 +10,16 @@
 # two flat workspaces with the same per-layer offsets `act_off[1..n_layers]`;
 # a layer's block holds `n_rows * units[l]` values, row-major.
 #
-# Each dense product is one BLAS GEMM called from serial code (BLAS runs its
-# own threads); the elementwise work that follows it (bias + activation, or
-# the activation derivative) is ONE OpenMP pass over the rows, with threads
-# only above PARALLEL_MIN_WORK elements. Every output element is written by a
-# single thread and reductions run in a fixed order, so a given thread count
-# always gives the same bits.
+# Threads: the caller limits BLAS to one thread for the whole fit, and each
+# dense product is split into row blocks, one OpenMP thread calling a
+# single-threaded GEMM per block (the k-means pattern). The elementwise work
+# that follows a product -- bias + activation, or the activation derivative --
+# runs in the same thread on the same block while it is still in cache. Two
+# thread pools (OpenMP's and BLAS's) taking turns on the same cores spin
+# against each other; measured on 2 cores that made an epoch ten times
+# slower. Below PARALLEL_MIN_MACS a product runs on one thread. Every output
+# element is written by a single thread and reductions run in a fixed order,
+# so a given thread count always gives the same bits.
 #
 # The first layer reads the input either as a dense row-major batch or
 # straight from the CSR arrays of the whole X (rows picked through `rows`):
@@ -24,7 +28,7 @@
 from cython cimport floating
 from cython.parallel cimport prange
 
-from _activations cimport ACT_IDENTITY, bias_activate_row, multiply_derivative_row
+from _activations cimport bias_activate_row, multiply_derivative_row
 from _blas cimport gemm_rm
 from _losses cimport LOSS_SQUARED, output_loss_delta_row
 
@@ -32,6 +36,12 @@ cdef enum:
     # Below this many elements a pass runs on one thread: measured on 2 cores,
     # waking the OpenMP team costs more than the pass itself.
     PARALLEL_MIN_WORK = 32768
+    # Likewise for a product, in multiply-adds (~20 us of one core).
+    PARALLEL_MIN_MACS = 131072
+    # Up to this many rows a forward product is a plain loop: a GEMM call
+    # costs more in dispatch (and may wake BLAS threads) than it computes.
+    # This is the single-row prediction path.
+    FEW_ROWS = 4
     ACT_NONE = -1
 
 
@@ -67,6 +77,33 @@ cdef inline bint _parallel(const Network *net, Py_ssize_t work) noexcept nogil:
     return net.n_threads > 1 and work > PARALLEL_MIN_WORK
 
 
+cdef inline Py_ssize_t _n_blocks(const Network *net, Py_ssize_t n_rows,
+                                 Py_ssize_t macs) noexcept nogil:
+    """How many row blocks (threads) a product of `macs` multiply-adds gets."""
+    if net.n_threads <= 1 or macs < PARALLEL_MIN_MACS:
+        return 1
+    return min(<Py_ssize_t> net.n_threads, n_rows)
+
+
+cdef inline void _few_rows_product(const floating *A, Py_ssize_t n_rows,
+                                   Py_ssize_t fan_in, const floating *W,
+                                   Py_ssize_t fan_out, floating *Z) noexcept nogil:
+    """Z = A @ W for a handful of rows: a row of W at a time, vectorisable."""
+    cdef Py_ssize_t r, k, j
+    cdef floating a
+    cdef const floating *w
+    cdef floating *z
+    for r in range(n_rows):
+        z = Z + r * fan_out
+        for j in range(fan_out):
+            z[j] = 0
+        for k in range(fan_in):
+            a = A[r * fan_in + k]
+            w = W + k * fan_out
+            for j in range(fan_out):
+                z[j] = z[j] + a * w[j]
+
+
 cdef inline void _sparse_forward(const Network *net, const Batch *batch,
                                  const floating *W, const floating *b,
                                  floating *Z, int act) noexcept nogil:
@@ -100,7 +137,7 @@ cdef inline void forward(const Network *net, const floating *params,
     IN params, batch; OUT acts. The caller finishes the output layer: with
     its loss (`output_loss_delta`) or with its activation (`finish_output`).
     """
-    cdef Py_ssize_t i, r
+    cdef Py_ssize_t i, r, blk, r0, r1, n_blocks
     cdef Py_ssize_t n = batch.n_rows
     cdef Py_ssize_t fan_in, fan_out
     cdef const floating *a_prev
@@ -122,12 +159,23 @@ cdef inline void forward(const Network *net, const floating *params,
             a_prev = <const floating *> batch.dense
         else:
             a_prev = acts + net.act_off[i]
-        gemm_rm(c'n', c'n', <int> n, <int> fan_out, <int> fan_in, 1,
-                a_prev, <int> fan_in, W, <int> fan_out, 0, Z, <int> fan_out)
-        if act != ACT_NONE:
-            for r in prange(n, schedule='static', num_threads=net.n_threads,
-                            use_threads_if=_parallel(net, n * fan_out)):
-                bias_activate_row(act, Z + r * fan_out, b, fan_out)
+        if n <= FEW_ROWS:
+            _few_rows_product(a_prev, n, fan_in, W, fan_out, Z)
+            if act != ACT_NONE:
+                for r in range(n):
+                    bias_activate_row(act, Z + r * fan_out, b, fan_out)
+            continue
+        n_blocks = _n_blocks(net, n, n * fan_in * fan_out)
+        for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads,
+                          use_threads_if=n_blocks > 1):
+            r0 = blk * n // n_blocks
+            r1 = (blk + 1) * n // n_blocks
+            gemm_rm(c'n', c'n', <int> (r1 - r0), <int> fan_out, <int> fan_in, 1,
+                    a_prev + r0 * fan_in, <int> fan_in, W, <int> fan_out, 0,
+                    Z + r0 * fan_out, <int> fan_out)
+            if act != ACT_NONE:
+                for r in range(r0, r1):
+                    bias_activate_row(act, Z + r * fan_out, b, fan_out)
 
 
 cdef inline void finish_output(const Network *net, const floating *params,
@@ -260,7 +308,7 @@ cdef inline void backward(const Network *net, const floating *params,
     sparse the first coef block of grads must hold zeros on entry. `acc` is
     double scratch as wide as the widest layer.
     """
-    cdef Py_ssize_t i, r
+    cdef Py_ssize_t i, r, blk, r0, r1, k0, k1, n_blocks
     cdef Py_ssize_t n = batch.n_rows
     cdef Py_ssize_t fan_in, fan_out
     cdef const floating *a_prev
@@ -268,6 +316,7 @@ cdef inline void backward(const Network *net, const floating *params,
     cdef const floating *W
     cdef floating *D
     cdef floating *D_prev
+    cdef floating *G
     for i in range(net.n_layers - 1, -1, -1):
         fan_in = net.units[i]
         fan_out = net.units[i + 1]
@@ -279,19 +328,31 @@ cdef inline void backward(const Network *net, const floating *params,
                 a_prev = <const floating *> batch.dense
             else:
                 a_prev = acts + net.act_off[i]
-            gemm_rm(c't', c'n', <int> fan_in, <int> fan_out, <int> n, <floating> scale,
-                    a_prev, <int> fan_in, D, <int> fan_out, 0,
-                    grads + net.coef_off[i], <int> fan_out)
+            # G = scale * A_prev.T @ D, split by rows of G (columns of
+            # A_prev): each element is one thread's full sum over the batch.
+            G = grads + net.coef_off[i]
+            n_blocks = _n_blocks(net, fan_in, n * fan_in * fan_out)
+            for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads,
+                              use_threads_if=n_blocks > 1):
+                k0 = blk * fan_in // n_blocks
+                k1 = (blk + 1) * fan_in // n_blocks
+                gemm_rm(c't', c'n', <int> (k1 - k0), <int> fan_out, <int> n,
+                        <floating> scale, a_prev + k0, <int> fan_in, D, <int> fan_out,
+                        0, G + k0 * fan_out, <int> fan_out)
         _column_sums(net, D, n, fan_out, scale, grads + net.intercept_off[i], acc)
         if i == 0:
             break
         W = params + net.coef_off[i]
         D_prev = deltas + net.act_off[i]
-        gemm_rm(c'n', c't', <int> n, <int> fan_in, <int> fan_out, 1,
-                D, <int> fan_out, W, <int> fan_out, 0, D_prev, <int> fan_in)
-        if net.hidden_act != ACT_IDENTITY:
-            A = acts + net.act_off[i]
-            for r in prange(n, schedule='static', num_threads=net.n_threads,
-                            use_threads_if=_parallel(net, n * fan_in)):
+        A = acts + net.act_off[i]
+        n_blocks = _n_blocks(net, n, n * fan_in * fan_out)
+        for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads,
+                          use_threads_if=n_blocks > 1):
+            r0 = blk * n // n_blocks
+            r1 = (blk + 1) * n // n_blocks
+            gemm_rm(c'n', c't', <int> (r1 - r0), <int> fan_in, <int> fan_out, 1,
+                    D + r0 * fan_out, <int> fan_out, W, <int> fan_out, 0,
+                    D_prev + r0 * fan_in, <int> fan_in)
+            for r in range(r0, r1):
                 multiply_derivative_row(net.hidden_act, D_prev + r * fan_in,
                                         A + r * fan_in, fan_in)
