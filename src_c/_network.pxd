@@ -38,10 +38,13 @@ cdef enum:
     PARALLEL_MIN_WORK = 32768
     # Likewise for a product, in multiply-adds (~20 us of one core).
     PARALLEL_MIN_MACS = 131072
-    # Up to this many rows a forward product is a plain loop: a GEMM call
-    # costs more in dispatch (and may wake BLAS threads) than it computes.
-    # This is the single-row prediction path.
+    # Products with a dimension this small, or with this few rows, are plain
+    # loops vectorised along their long dimension: a GEMM call costs more in
+    # dispatch and packing than it computes there (measured: a 200x8x100
+    # dgemm ran at 10 GFLOP/s, a 200x100x1 one at 2). The few-rows case is
+    # single-row prediction.
     FEW_ROWS = 4
+    NARROW = 16
     ACT_NONE = -1
 
 
@@ -85,23 +88,83 @@ cdef inline Py_ssize_t _n_blocks(const Network *net, Py_ssize_t n_rows,
     return min(<Py_ssize_t> net.n_threads, n_rows)
 
 
-cdef inline void _few_rows_product(const floating *A, Py_ssize_t n_rows,
-                                   Py_ssize_t fan_in, const floating *W,
-                                   Py_ssize_t fan_out, floating *Z) noexcept nogil:
-    """Z = A @ W for a handful of rows: a row of W at a time, vectorisable."""
+cdef inline void product_nn(const floating *A, Py_ssize_t n, Py_ssize_t K,
+                            const floating *W, Py_ssize_t N,
+                            floating *Z) noexcept nogil:
+    """Z (n, N) = A (n, K) @ W (K, N), all row-major and contiguous."""
     cdef Py_ssize_t r, k, j
-    cdef floating a
+    cdef floating a, acc
     cdef const floating *w
     cdef floating *z
-    for r in range(n_rows):
-        z = Z + r * fan_out
-        for j in range(fan_out):
-            z[j] = 0
-        for k in range(fan_in):
-            a = A[r * fan_in + k]
-            w = W + k * fan_out
-            for j in range(fan_out):
-                z[j] = z[j] + a * w[j]
+    if n > FEW_ROWS and K > NARROW and N > 1:
+        gemm_rm(c'n', c'n', <int> n, <int> N, <int> K, 1, A, <int> K, W, <int> N,
+                0, Z, <int> N)
+    elif N == 1:
+        for r in range(n):
+            acc = 0
+            for k in range(K):
+                acc = acc + A[r * K + k] * W[k]
+            Z[r] = acc
+    else:
+        for r in range(n):
+            z = Z + r * N
+            for j in range(N):
+                z[j] = 0
+            for k in range(K):
+                a = A[r * K + k]
+                w = W + k * N
+                for j in range(N):
+                    z[j] = z[j] + a * w[j]
+
+
+cdef inline void product_tn(const floating *A, Py_ssize_t lda, Py_ssize_t n,
+                            Py_ssize_t K, const floating *D, Py_ssize_t N,
+                            floating scale, floating *G) noexcept nogil:
+    """G (K, N) = scale * A.T @ D; A is (n, K) inside rows of length lda."""
+    cdef Py_ssize_t r, k, j
+    cdef floating a, d
+    cdef const floating *ar
+    cdef const floating *dr
+    cdef floating *g
+    if K > NARROW and N > NARROW:
+        gemm_rm(c't', c'n', <int> K, <int> N, <int> n, scale, A, <int> lda, D,
+                <int> N, 0, G, <int> N)
+        return
+    for k in range(K * N):
+        G[k] = 0
+    for r in range(n):
+        ar = A + r * lda
+        dr = D + r * N
+        if N == 1:
+            d = dr[0]
+            for k in range(K):
+                G[k] = G[k] + ar[k] * d
+        else:
+            for k in range(K):
+                a = ar[k]
+                g = G + k * N
+                for j in range(N):
+                    g[j] = g[j] + a * dr[j]
+    for k in range(K * N):
+        G[k] = G[k] * scale
+
+
+cdef inline void product_nt(const floating *D, Py_ssize_t n, Py_ssize_t N,
+                            const floating *W, Py_ssize_t K,
+                            floating *P) noexcept nogil:
+    """P (n, K) = D (n, N) @ W.T, W being (K, N)."""
+    cdef Py_ssize_t r, k
+    cdef floating d
+    cdef floating *p
+    if N > 1:
+        gemm_rm(c'n', c't', <int> n, <int> K, <int> N, 1, D, <int> N, W, <int> N,
+                0, P, <int> K)
+        return
+    for r in range(n):
+        d = D[r]
+        p = P + r * K
+        for k in range(K):
+            p[k] = d * W[k]
 
 
 cdef inline void _sparse_forward(const Network *net, const Batch *batch,
@@ -159,20 +222,13 @@ cdef inline void forward(const Network *net, const floating *params,
             a_prev = <const floating *> batch.dense
         else:
             a_prev = acts + net.act_off[i]
-        if n <= FEW_ROWS:
-            _few_rows_product(a_prev, n, fan_in, W, fan_out, Z)
-            if act != ACT_NONE:
-                for r in range(n):
-                    bias_activate_row(act, Z + r * fan_out, b, fan_out)
-            continue
         n_blocks = _n_blocks(net, n, n * fan_in * fan_out)
         for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads,
                           use_threads_if=n_blocks > 1):
             r0 = blk * n // n_blocks
             r1 = (blk + 1) * n // n_blocks
-            gemm_rm(c'n', c'n', <int> (r1 - r0), <int> fan_out, <int> fan_in, 1,
-                    a_prev + r0 * fan_in, <int> fan_in, W, <int> fan_out, 0,
-                    Z + r0 * fan_out, <int> fan_out)
+            product_nn(a_prev + r0 * fan_in, r1 - r0, fan_in, W, fan_out,
+                       Z + r0 * fan_out)
             if act != ACT_NONE:
                 for r in range(r0, r1):
                     bias_activate_row(act, Z + r * fan_out, b, fan_out)
@@ -336,9 +392,8 @@ cdef inline void backward(const Network *net, const floating *params,
                               use_threads_if=n_blocks > 1):
                 k0 = blk * fan_in // n_blocks
                 k1 = (blk + 1) * fan_in // n_blocks
-                gemm_rm(c't', c'n', <int> (k1 - k0), <int> fan_out, <int> n,
-                        <floating> scale, a_prev + k0, <int> fan_in, D, <int> fan_out,
-                        0, G + k0 * fan_out, <int> fan_out)
+                product_tn(a_prev + k0, fan_in, n, k1 - k0, D, fan_out,
+                           <floating> scale, G + k0 * fan_out)
         _column_sums(net, D, n, fan_out, scale, grads + net.intercept_off[i], acc)
         if i == 0:
             break
@@ -350,9 +405,8 @@ cdef inline void backward(const Network *net, const floating *params,
                           use_threads_if=n_blocks > 1):
             r0 = blk * n // n_blocks
             r1 = (blk + 1) * n // n_blocks
-            gemm_rm(c'n', c't', <int> (r1 - r0), <int> fan_in, <int> fan_out, 1,
-                    D + r0 * fan_out, <int> fan_out, W, <int> fan_out, 0,
-                    D_prev + r0 * fan_in, <int> fan_in)
+            product_nt(D + r0 * fan_out, r1 - r0, fan_out, W, fan_in,
+                       D_prev + r0 * fan_in)
             for r in range(r0, r1):
                 multiply_derivative_row(net.hidden_act, D_prev + r * fan_in,
                                         A + r * fan_in, fan_in)
