@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._codes import HIDDEN_ACTIVATIONS
 from ._compat import (
@@ -45,6 +45,14 @@ _NONFINITE_MESSAGE = (
     "Solver produced non-finite parameter weights. The input data may contain "
     "large values and need to be preprocessed."
 )
+
+
+def _check_fitted(estimator):
+    # check_is_fitted scans every attribute (~15 us); a fitted MLP always
+    # has coefs_, so only an unfitted one pays for the full check and its
+    # standard NotFittedError.
+    if not hasattr(estimator, "coefs_"):
+        check_is_fitted(estimator)
 
 
 class BaseMultilayerPerceptron(BaseEstimator, ABC):

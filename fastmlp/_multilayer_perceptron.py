@@ -7,9 +7,9 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
-from ._base import BaseMultilayerPerceptron
+from ._base import BaseMultilayerPerceptron, _check_fitted
 from ._compat import StrOptions, _check_partial_fit_first_call, _fit_context
 
 _COMMON_PARAMETERS = """
@@ -339,7 +339,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             Predicted labels (an indicator matrix for multilabel models).
         """
-        check_is_fitted(self)
+        _check_fitted(self)
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
@@ -373,7 +373,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class, in the order of ``classes_``.
         """
-        check_is_fitted(self)
+        _check_fitted(self)
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             return np.column_stack([1 - y_pred[:, 0], y_pred[:, 0]])
@@ -588,7 +588,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values.
         """
-        check_is_fitted(self)
+        _check_fitted(self)
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
