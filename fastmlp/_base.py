@@ -215,7 +215,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         )
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            # Unlike scikit-learn's MLP, refuse negative weights: they make the
+            # loss unbounded below.
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
         self.n_outputs_ = Y.shape[1]
