@@ -256,25 +256,15 @@ def test_integer_weights_equal_repeated_rows(estimator, solver):
     assert_same_model(weighted, expanded, X, rtol=1e-7, atol=1e-9)
 
 
-def _negative_weights():
-    return pytest.param(
-        "negative",
-        np.r_[-1.0, np.ones(119)],
-        "Negative values in data passed to `sample_weight`",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=pytest.fail.Exception,
-            reason="fastmlp/_base.py _fit calls _check_sample_weight without "
-            "ensure_non_negative=True (as scikit-learn's MLP does)",
-        ),
-        id="negative",
-    )
-
-
 @pytest.mark.parametrize(
     "kind, sample_weight, message",
     [
-        _negative_weights(),
+        pytest.param(
+            "negative",
+            np.r_[-1.0, np.ones(119)],
+            "Negative values in data passed to `sample_weight`",
+            id="negative",
+        ),
         pytest.param(
             "nan", np.r_[np.nan, np.ones(119)], "sample_weight contains NaN", id="nan"
         ),
