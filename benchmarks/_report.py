@@ -1,0 +1,214 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""results.md: one table for the whole run, then floor, targets, threads, memory."""
+
+from _harness import format_time, machine_line, markdown_table
+from _workloads import FLOOR_TARGETS, TARGETS
+
+
+def _ratio(value):
+    return "—" if value is None else f"{value:.2f}×"
+
+
+def _quality(q):
+    return (
+        ", ".join(
+            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in q.items()
+        )
+        or "—"
+    )
+
+
+def _fastmlp_row(result):
+    return next(
+        (r for r in result.get("rows", []) if r["implementation"] == "fastmlp"), None
+    )
+
+
+def main_table(results):
+    rows = []
+    for res in results:
+        if not res.get("rows") or "median" not in res["rows"][0]:
+            continue
+        for r in res["rows"]:
+            rows.append(
+                [
+                    res["name"],
+                    r["implementation"],
+                    format_time(r["median"]),
+                    format_time(r["min"]),
+                    _ratio(r.get("ratio_to_sklearn")),
+                    _quality(r.get("quality", {})),
+                ]
+            )
+    return markdown_table(
+        ["workload", "implementation", "median", "min", "vs scikit-learn", "quality"],
+        rows,
+    )
+
+
+def floor_lines(results):
+    lines = []
+    for res in results:
+        f = res.get("floor")
+        fm = _fastmlp_row(res)
+        if not f or not fm:
+            continue
+        others = ", ".join(
+            f"{r['implementation']} {r['over_gemm_floor']:.2f}×"
+            for r in res["rows"]
+            if r["implementation"] != "fastmlp"
+        )
+        limit_gflops = f["cores"] * f["peak_gflops_per_core"]
+        floor = format_time(f["gemm_floor_median_s"])
+        size = f["peak_matrix_size"]
+        lines.append(
+            f"- **{res['name']}**: GEMM-only floor {floor}"
+            f" ({f['floor_gflops']:.1f} GFLOP/s); fastmlp / floor = "
+            f"**{fm['over_gemm_floor']:.2f}×** (others: {others}). Epoch = "
+            f"{f['epoch_gflop']:.1f} GFLOP; FLOP limit at {f['cores']} core(s) × "
+            f"{f['peak_gflops_per_core']:.1f} GFLOP/s (measured {size}³ "
+            f"GEMM on one core; all threads: {f['peak_gflops_all_threads']:.1f}) = "
+            f"{format_time(f['flop_limit_s'])}; fastmlp achieves "
+            f"{fm['achieved_gflops']:.1f} GFLOP/s "
+            f"({fm['achieved_gflops'] / limit_gflops:.0%} of the limit)."
+        )
+    return "\n".join(lines)
+
+
+def targets_table(results):
+    by_name = {r["name"]: r for r in results}
+    rows = []
+    for name, target in TARGETS.items():
+        fm = _fastmlp_row(by_name.get(name, {}))
+        if fm is None:
+            continue
+        got = fm.get("ratio_to_sklearn")
+        rows.append(
+            [
+                name,
+                f"≥ {target:g}× vs scikit-learn",
+                _ratio(got),
+                "yes" if got and got >= target else "**no**",
+            ]
+        )
+    for name, target in FLOOR_TARGETS.items():
+        fm = _fastmlp_row(by_name.get(name, {}))
+        if fm is None or "over_gemm_floor" not in fm:
+            continue
+        got = fm["over_gemm_floor"]
+        rows.append(
+            [
+                name,
+                f"≤ {target:g}× GEMM-only floor",
+                f"{got:.2f}×",
+                "yes" if got <= target else "**no**",
+            ]
+        )
+    return markdown_table(["workload", "target", "fastmlp", "met"], rows)
+
+
+def thread_table(res):
+    impls = [r["implementation"] for r in res["sweep"][0]["rows"]]
+    rows = [
+        [s["threads"], *(format_time(r["median"]) for r in s["rows"])]
+        for s in res["sweep"]
+    ]
+    return markdown_table(["threads", *impls], rows)
+
+
+def memory_table(res):
+    rows = [
+        [
+            r["implementation"],
+            f"{r['peak_mb']:.0f}",
+            f"{r['rss_after_load_mb']:.0f}",
+            f"{r['fit_increase_mb']:.0f}",
+            _ratio(r.get("ratio_to_sklearn")),
+        ]
+        for r in res["rows"]
+    ]
+    return markdown_table(
+        [
+            "implementation",
+            "peak RSS (MB)",
+            "after imports + data (MB)",
+            "added by fit (MB)",
+            "scikit-learn's addition / this one",
+        ],
+        rows,
+    )
+
+
+def render(results, env, run_info):
+    by_name = {r["name"]: r for r in results}
+    out = [
+        "# fastmlp benchmark results",
+        "",
+        f"Run: `{run_info['command']}` ({run_info['mode']} mode, "
+        f"{run_info['repeats']} timed repeats after one warm-up, implementations "
+        f"interleaved; total {run_info['total_s'] / 60:.1f} min), {env['date_utc']}.",
+        "",
+        f"Machine: {machine_line(env)}",
+        "",
+        f"Load average at start {env['loadavg_at_start'][0]:.2f}, at end "
+        f"{run_info['loadavg_at_end'][0]:.2f} (1-min). " + (run_info.get("note") or ""),
+        "",
+        "Times are per epoch (training), per call (predict) or per fit (L-BFGS); "
+        "`vs scikit-learn` is scikit-learn's median time / this median (>1 is "
+        "faster). Quality: final training loss (`loss_curve_[-1]`, `loss_` for "
+        "L-BFGS) and held-out accuracy or R²; for predictions, the largest "
+        "difference from scikit-learn's output with identical weights.",
+        "",
+        main_table(results),
+    ]
+    for res in results:
+        if res.get("rows") and "median" in res["rows"][0]:
+            cut = [
+                r["implementation"]
+                for r in res["rows"]
+                if r.get("repeats_cut_by_budget")
+            ]
+            if cut:
+                out += [
+                    "",
+                    f"{res['name']}: repeats cut by the time budget to "
+                    f"{res['rows'][0]['repeats']}.",
+                ]
+    floors = floor_lines(results)
+    if floors:
+        out += ["", "## Distance to the hardware", "", floors]
+    targets = targets_table(results)
+    if targets.count("\n") > 1:
+        out += ["", "## Targets (fastmlp)", "", targets]
+    if "thread_scaling" in by_name:
+        out += [
+            "",
+            "## Thread scaling",
+            "",
+            by_name["thread_scaling"]["description"],
+            "",
+            thread_table(by_name["thread_scaling"]),
+        ]
+    if "peak_memory" in by_name:
+        out += [
+            "",
+            "## Peak memory",
+            "",
+            by_name["peak_memory"]["description"],
+            "",
+            memory_table(by_name["peak_memory"]),
+        ]
+    if "loss_curves" in by_name:
+        d = by_name["loss_curves"]["max_abs_diff_vs_sklearn"]
+        out += [
+            "",
+            "## Loss curves",
+            "",
+            by_name["loss_curves"]["description"]
+            + ": largest per-epoch difference from scikit-learn's loss: "
+            + ", ".join(f"{k} {v:.2g}" for k, v in d.items())
+            + ".",
+        ]
+    out += ["", "Workload descriptions:", ""]
+    out += [f"- `{r['name']}`: {r['description']}" for r in results]
+    return "\n".join(out) + "\n"
