@@ -1,0 +1,494 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""What must hold however a fit ends and whoever calls it.
+
+- Divergence: non-finite weights stop the fit with an error naming them;
+  with early stopping the best finite weights are kept, with a warning.
+- Ctrl-C: SIGINT during a long fit returns within a second with a usable
+  model and scikit-learn's "Training interrupted by user." warning.
+- Determinism: same seed and thread count, same bits; another thread count
+  changes results at round-off only.
+- Threads: the kernels release the GIL, and one fitted model serves many
+  threads at once with identical results.
+- Memory: hundreds of fit/predict cycles do not grow the process.
+
+Timing assertions compare against a baseline measured in the same test and
+leave wide margins: the suite runs on small, shared machines.
+"""
+
+import gc
+import json
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import psutil
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
+from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp._threads import effective_n_threads
+
+NONFINITE = r"Solver produced non-finite parameter weights"
+
+
+def _regression(n_samples=100, n_features=4, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_samples, n_features))
+    return X, X.sum(axis=1)
+
+
+def _params(model):
+    return model.coefs_ + model.intercepts_
+
+
+# ----------------------------------------------------------------- divergence
+
+
+@pytest.mark.parametrize(
+    "make_model, scale_y",
+    [
+        pytest.param(
+            lambda: MLPRegressor(solver="sgd", learning_rate_init=1e3),
+            1.0,
+            id="sgd-huge-learning-rate",
+        ),
+        pytest.param(
+            lambda: MLPRegressor(solver="sgd", learning_rate_init=10),
+            1e10,
+            id="sgd-huge-targets",
+        ),
+        pytest.param(
+            lambda: MLPRegressor(loss="poisson", solver="sgd", learning_rate_init=10),
+            100.0,
+            id="poisson-sgd",
+        ),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_divergence_raises_naming_non_finite_weights(make_model, scale_y, dtype):
+    X, y = _regression()
+    model = make_model().set_params(max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(ValueError, match=NONFINITE):
+            model.fit(X.astype(dtype), np.abs(y) * scale_y)
+    # It stops at the epoch that diverged instead of running to max_iter.
+    assert model.n_iter_ < 20
+    assert not np.isfinite(model.loss_curve_[-1])
+
+
+def test_partial_fit_divergence_raises():
+    X, y = _regression()
+    model = MLPRegressor(solver="sgd", learning_rate_init=1e3, random_state=0)
+    with pytest.raises(ValueError, match=NONFINITE):
+        for _ in range(20):
+            model.partial_fit(X, y)
+
+
+def test_divergence_with_early_stopping_keeps_best_finite_weights():
+    X, y = _regression()
+    model = MLPRegressor(
+        solver="sgd",
+        learning_rate_init=1e3,
+        early_stopping=True,
+        max_iter=20,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        model.fit(X, y)
+    assert model.n_iter_ < 20
+    assert all(np.isfinite(p).all() for p in _params(model))
+    assert np.isfinite(model.predict(X)).all()
+    # scikit-learn's tests read the NaN score of the diverged epoch.
+    assert np.isnan(model.validation_scores_[-1])
+    assert np.isfinite(model.best_validation_score_)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_huge_inputs_never_leave_nan_weights(solver):
+    # Either a clean error or finite weights: never NaN weights in silence.
+    X, y = _regression()
+    model = MLPRegressor(solver=solver, max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            model.fit(X * 1e150, y * 1e150)
+        except ValueError as exc:
+            assert re.search(NONFINITE, str(exc))
+            return
+    assert all(np.isfinite(p).all() for p in _params(model))
+
+
+# --------------------------------------------------------------------- Ctrl-C
+
+_SIGINT_CHILD = textwrap.dedent(
+    """
+    import json, sys, time, warnings
+    import numpy as np
+    from fastmlp import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100_000, 200), dtype=np.float32)
+    y = X[:, :10].sum(axis=1)
+    model = MLPRegressor(hidden_layer_sizes=(512,), max_iter=1000,
+                         solver=sys.argv[1], random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        print("FITTING", flush=True)
+        model.fit(X, y)
+        returned = time.time()
+    prediction = model.predict(X[:1000])
+    print(json.dumps({
+        "returned": returned,
+        "warnings": [str(w.message) for w in caught],
+        "finite": bool(np.isfinite(prediction).all()),
+        "params_finite": bool(all(np.isfinite(c).all() for c in model.coefs_)),
+    }), flush=True)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def interrupted_fits(subprocess_env):
+    """Start one long fit per solver, SIGINT each after 1.5 s; their reports.
+
+    Both children run at once to halve the wait: each measures its own
+    interrupt latency, the time from the signal to `fit` returning.
+    """
+    children = {
+        solver: subprocess.Popen(
+            [sys.executable, "-c", _SIGINT_CHILD, solver],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=subprocess_env,
+        )
+        for solver in ("adam", "lbfgs")
+    }
+    reports = {}
+    try:
+        for proc in children.values():
+            assert proc.stdout.readline().strip() == "FITTING", proc.stderr.read()
+        time.sleep(1.5)
+        sent = {}
+        for solver, proc in children.items():
+            sent[solver] = time.time()
+            proc.send_signal(signal.SIGINT)
+        for solver, proc in children.items():
+            try:
+                out, err = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+                reports[solver] = {"error": "still running 30 s after SIGINT"}
+                continue
+            lines = out.strip().splitlines()
+            if proc.returncode != 0 or not lines:
+                reports[solver] = {"error": f"exit {proc.returncode}: {err[-2000:]}"}
+                continue
+            report = json.loads(lines[-1])
+            report["latency"] = report["returned"] - sent[solver]
+            reports[solver] = report
+    finally:
+        for proc in children.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return reports
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_ctrl_c_stops_within_a_second_with_a_usable_model(interrupted_fits, solver):
+    report = interrupted_fits[solver]
+    assert "error" not in report, report.get("error")
+    assert "Training interrupted by user." in report["warnings"]
+    assert report["finite"] and report["params_finite"]
+    assert report["latency"] < 1.0, (
+        f"fit returned {report['latency']:.2f} s after SIGINT"
+    )
+
+
+# ---------------------------------------------------------------- determinism
+
+# Big enough that every threaded path engages with 2 threads: products above
+# PARALLEL_MIN_MACS, optimizer steps of more than two STEP_MIN_CHUNK chunks.
+_rng = np.random.RandomState(1)
+X_WIDE = _rng.normal(size=(200, 60))
+Y_WIDE = {
+    "classifier": (X_WIDE[:, :3].sum(axis=1) > 0) + (X_WIDE[:, 3] > 1),
+    "regressor": X_WIDE[:, :3].sum(axis=1),
+}
+ESTIMATORS = {"classifier": MLPClassifier, "regressor": MLPRegressor}
+
+
+def _fit_wide(kind, solver, X=X_WIDE):
+    model = ESTIMATORS[kind](
+        hidden_layer_sizes=(256, 80),
+        solver=solver,
+        max_iter=2,
+        batch_size=100,
+        random_state=3,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, Y_WIDE[kind])
+
+
+@pytest.mark.parametrize(
+    "kind, solver, sparse",
+    [
+        ("classifier", "adam", False),
+        ("regressor", "adam", False),
+        ("regressor", "sgd", False),
+        ("classifier", "lbfgs", False),
+        ("regressor", "adam", True),
+        ("classifier", "lbfgs", True),
+    ],
+    ids=lambda v: {True: "csr", False: "dense"}.get(v, v),
+)
+def test_same_seed_and_threads_give_identical_bits(kind, solver, sparse):
+    X = sp.csr_matrix(np.where(X_WIDE > 0.5, X_WIDE, 0)) if sparse else X_WIDE
+    by_threads = {}
+    for n_threads in (1, 2):
+        with threadpool_limits(n_threads, user_api="openmp"):
+            assert effective_n_threads() == n_threads
+            first, second = _fit_wide(kind, solver, X), _fit_wide(kind, solver, X)
+            for a, b in zip(_params(first), _params(second), strict=True):
+                assert_array_equal(a, b)
+            assert_array_equal(first.predict(X), second.predict(X))
+            if solver != "lbfgs":
+                assert first.loss_curve_ == second.loss_curve_
+        by_threads[n_threads] = first
+    # Another thread count may regroup sums: round-off, nothing more.
+    for a, b in zip(_params(by_threads[1]), _params(by_threads[2]), strict=True):
+        assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+# -------------------------------------------------------------------- threads
+
+
+def _main_thread_rate(work):
+    """Iterations per second of a pure-Python loop while `work` runs aside.
+
+    The loop needs the GIL for every iteration, so it crawls while the other
+    thread holds the GIL and runs near full speed while it does not.
+    """
+    done = threading.Event()
+
+    def target():
+        try:
+            work()
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=target)
+    count = 0
+    start = time.perf_counter()  # before start(): the worker may run first
+    worker.start()
+    while not done.is_set():
+        count += 1
+    elapsed = time.perf_counter() - start
+    worker.join()
+    return count / elapsed
+
+
+def _idle_rate():
+    return _main_thread_rate(lambda: time.sleep(0.3))
+
+
+def test_kernels_release_the_gil():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(8000, 100))
+    y = X[:, 0]
+    fitted = MLPRegressor(hidden_layer_sizes=(256,), max_iter=1).fit(X[:50], y[:50])
+    data = rng.uniform(size=300_000).tolist()
+
+    def in_one_openmp_thread(call):
+        # One thread for the work (the OpenMP setting is the worker's own), so
+        # the main thread keeps a core of its own on a 2-core machine.
+        def work():
+            with threadpool_limits(1), warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                call()
+
+        return work
+
+    workloads = {
+        "adam fit": in_one_openmp_thread(
+            lambda: MLPRegressor(
+                hidden_layer_sizes=(256,), max_iter=3, random_state=0
+            ).fit(X, y)
+        ),
+        "lbfgs fit": in_one_openmp_thread(
+            lambda: MLPRegressor(
+                hidden_layer_sizes=(256,), max_iter=3, solver="lbfgs", random_state=0
+            ).fit(X, y)
+        ),
+        "predict": in_one_openmp_thread(lambda: [fitted.predict(X) for _ in range(8)]),
+    }
+    idle = max(_idle_rate(), _idle_rate())
+    # The method can tell: a C call holding the GIL all along (sorting
+    # floats runs no bytecode) stalls the main thread almost completely.
+    assert _main_thread_rate(lambda: sorted(data)) < 0.1 * idle
+    for name, work in workloads.items():
+        rate = _main_thread_rate(work)
+        assert rate > 0.25 * idle, f"{name}: main thread at {rate / idle:.0%} of idle"
+
+
+def _classifier_for_threads():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(2000, 20))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+    model = MLPClassifier(hidden_layer_sizes=(64, 32), max_iter=20, random_state=0)
+    # Fitted on one thread: quick even on a busy machine; predict is the point.
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y), X
+
+
+def test_concurrent_predict_on_one_model_is_identical():
+    model, X = _classifier_for_threads()
+    # Large enough for the threaded kernel path, and small ones that run on
+    # one thread; dense and CSR.
+    rows = [X, X[:1], X[:100], sp.csr_matrix(np.where(X > 0, X, 0))[:300]]
+    expected = [(model.predict(r), model.predict_proba(r)) for r in rows]
+
+    def call(i):
+        r = i % len(rows)
+        return r, model.predict(rows[r]), model.predict_proba(rows[r])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(call, range(48)))
+    for r, labels, proba in results:
+        assert_array_equal(labels, expected[r][0])
+        assert_array_equal(proba, expected[r][1])
+
+
+def test_concurrent_fits_of_separate_models_match_serial_fits():
+    X, y = _regression(n_samples=500, n_features=30)
+
+    def fit(seed):
+        return MLPRegressor(
+            hidden_layer_sizes=(64,), max_iter=5, random_state=seed
+        ).fit(X, y)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        serial = [fit(seed) for seed in range(6)]
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            concurrent = list(pool.map(fit, range(6)))
+    for a, b in zip(serial, concurrent, strict=True):
+        for pa, pb in zip(_params(a), _params(b), strict=True):
+            assert_array_equal(pa, pb)
+
+
+_BLAS_CHILD = textwrap.dedent(
+    """
+    import json, warnings
+    from concurrent.futures import ThreadPoolExecutor
+    import numpy as np
+    from threadpoolctl import threadpool_info
+    from fastmlp import MLPClassifier, MLPRegressor
+
+    def blas_threads():
+        return sorted((p["filepath"], p["num_threads"]) for p in threadpool_info()
+                      if p["user_api"] == "blas")
+
+    warnings.simplefilter("ignore")
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(2000, 20))
+    model = MLPClassifier(hidden_layer_sizes=(64, 32), max_iter=5).fit(X, X[:, 0] > 0)
+    before = blas_threads()
+
+    def work(i):
+        if i % 8 == 0:
+            MLPRegressor(hidden_layer_sizes=(32,), max_iter=2).fit(X, X[:, 0])
+        return model.predict_proba(X)
+
+    after = []
+    for _ in range(3):
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(work, range(32)))
+        after.append(blas_threads())
+    print(json.dumps({"before": before, "after": after}))
+    """
+)
+
+
+def test_concurrent_calls_leave_blas_threads_as_found(subprocess_env):
+    # fit and predict cap BLAS at one thread while they run; that setting is
+    # process-wide, so overlapping calls must not leave it capped. A fresh
+    # interpreter: an earlier test here may have left it capped already.
+    proc = subprocess.run(
+        [sys.executable, "-c", _BLAS_CHILD],
+        capture_output=True,
+        text=True,
+        env=subprocess_env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    for after in report["after"]:
+        assert after == report["before"]
+
+
+# --------------------------------------------------------------------- memory
+
+
+def test_no_memory_growth_over_many_fit_predict_cycles():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 10))
+    X_csr = sp.csr_matrix(np.where(X > 0.5, X, 0))
+    y_reg = X[:, 0]
+    y_clf = (X[:, 1] > 0).astype(int) + (X[:, 2] > 0)
+    cycles = [
+        lambda: (
+            MLPRegressor(hidden_layer_sizes=(16,), max_iter=3).fit(X, y_reg).predict(X)
+        ),
+        lambda: (
+            MLPClassifier(hidden_layer_sizes=(16, 8), max_iter=3)
+            .fit(X, y_clf)
+            .predict_proba(X)
+        ),
+        lambda: (
+            MLPClassifier(hidden_layer_sizes=(16,), max_iter=3, early_stopping=True)
+            .fit(X_csr, y_clf)
+            .predict(X_csr)
+        ),
+        lambda: (
+            MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=5)
+            .fit(X.astype(np.float32), y_reg)
+            .predict(X)
+        ),
+        lambda: (
+            MLPRegressor(hidden_layer_sizes=(16,))
+            .partial_fit(X, y_reg)
+            .partial_fit(X, y_reg)
+            .predict(X)
+        ),
+    ]
+    process = psutil.Process()
+
+    def run(n):
+        for i in range(n):
+            cycles[i % len(cycles)]()
+        gc.collect()
+        return process.memory_info().rss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        run(30)  # warm-up: caches, allocator pools, lazily loaded modules
+        before = run(0)
+        after = run(200)
+    growth_mb = (after - before) / 2**20
+    assert growth_mb < 20, f"RSS grew {growth_mb:.1f} MB over 200 cycles"
