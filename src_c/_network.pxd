@@ -167,6 +167,15 @@ cdef inline void product_nt(const floating *D, Py_ssize_t n, Py_ssize_t N,
             p[k] = d * W[k]
 
 
+cdef inline Py_ssize_t _batch_nnz(const Batch *batch) noexcept nogil:
+    """Stored values in the batch's CSR rows: the work of a sparse product."""
+    cdef Py_ssize_t r, s, total = 0
+    for r in range(batch.n_rows):
+        s = sample_of(batch, r)
+        total += batch.csr_indptr[s + 1] - batch.csr_indptr[s]
+    return total
+
+
 cdef inline void _sparse_forward(const Network *net, const Batch *batch,
                                  const floating *W, const floating *b,
                                  floating *Z, int act) noexcept nogil:
@@ -178,7 +187,8 @@ cdef inline void _sparse_forward(const Network *net, const Batch *batch,
     cdef floating *z
     cdef const floating *w
     for r in prange(batch.n_rows, schedule='static', num_threads=net.n_threads,
-                    use_threads_if=_parallel(net, batch.n_rows * fan_out)):
+                    use_threads_if=_n_blocks(net, batch.n_rows,
+                                             _batch_nnz(batch) * fan_out) > 1):
         s = sample_of(batch, r)
         z = Z + r * fan_out
         for j in range(fan_out):
@@ -336,8 +346,8 @@ cdef inline void _sparse_coef_grad(const Network *net, const Batch *batch,
     cdef const floating *d
     cdef floating *g
     cdef floating v
-    if net.n_threads > 1 and fan_out >= net.n_threads:
-        n_blocks = net.n_threads
+    if fan_out >= net.n_threads:
+        n_blocks = _n_blocks(net, fan_out, _batch_nnz(batch) * fan_out)
     for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads,
                       use_threads_if=n_blocks > 1):
         j0 = blk * fan_out // n_blocks
