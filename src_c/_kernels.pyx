@@ -10,8 +10,11 @@ wrappers exist so tests can check each fused kernel against the NumPy
 baseline.
 """
 
+cimport cython
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.math cimport isfinite
+from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from _activations cimport bias_activate_row, multiply_derivative_row
@@ -100,6 +103,92 @@ def predict(
                 for j in range(n_out):
                     out[start + r, j] = Z[r * n_out + j]
             start += chunk.n_rows
+
+
+@cython.final
+cdef class NetworkShape:
+    """Widths, parameter offsets and activation codes, kept for repeated calls.
+
+    The serving path (`predict_few`) takes this one object instead of five
+    arrays: each array argument of a def function costs a buffer acquisition.
+    """
+    cdef const Py_ssize_t[::1] units
+    cdef const Py_ssize_t[::1] coef_off
+    cdef const Py_ssize_t[::1] intercept_off
+    cdef int hidden_act
+    cdef int out_act
+
+    def __init__(self, const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
+                 const Py_ssize_t[::1] intercept_off, int hidden_act, int out_act):
+        self.units = units
+        self.coef_off = coef_off
+        self.intercept_off = intercept_off
+        self.hidden_act = hidden_act
+        self.out_act = out_act
+
+
+def predict_few(
+    NetworkShape shape,
+    const floating[::1] params,            # IN flat parameters
+    const floating[:, ::1] X,              # IN a few dense rows
+    floating[:, ::1] out,                  # OUT (n_rows, n_outputs)
+):
+    """Single-threaded prediction for a few rows (serving latency).
+
+    Returns False, computing nothing, when X holds NaN or infinity: the
+    caller then validates X the general way, which raises the proper error.
+    Its small workspace lives on the C heap for the duration of the call.
+    """
+    cdef Network net
+    cdef Batch batch
+    cdef Py_ssize_t i, r, j, total = 0
+    cdef Py_ssize_t n_layers = shape.units.shape[0] - 1
+    cdef Py_ssize_t n = X.shape[0]
+    cdef Py_ssize_t n_out = shape.units[n_layers]
+    cdef Py_ssize_t *act_off = <Py_ssize_t *> malloc((n_layers + 1) * sizeof(Py_ssize_t))
+    cdef floating *acts = NULL
+    cdef floating *Z
+    for r in range(n):
+        for j in range(X.shape[1]):
+            if not isfinite(X[r, j]):
+                free(act_off)
+                return False
+    if act_off == NULL:
+        raise MemoryError()
+    act_off[0] = 0
+    for i in range(1, n_layers + 1):
+        act_off[i] = total
+        total += n * shape.units[i]
+    acts = <floating *> malloc(total * sizeof(floating))
+    if acts == NULL:
+        free(act_off)
+        raise MemoryError()
+    net.n_layers = n_layers
+    net.units = &shape.units[0]
+    net.coef_off = &shape.coef_off[0]
+    net.intercept_off = &shape.intercept_off[0]
+    net.act_off = act_off
+    net.hidden_act = shape.hidden_act
+    net.out_act = shape.out_act
+    net.loss = -1
+    net.n_threads = 1
+    batch.n_rows = n
+    batch.rows = NULL
+    batch.row_start = 0
+    batch.dense = &X[0, 0]
+    batch.csr_data = NULL
+    batch.csr_indices = NULL
+    batch.csr_indptr = NULL
+    with nogil:
+        forward(&net, &params[0], &batch, acts)
+        finish_output(&net, &params[0], n, acts)
+        Z = acts + act_off[n_layers]
+        for r in range(n):
+            for j in range(n_out):
+                out[r, j] = Z[r * n_out + j]
+    free(acts)
+    free(act_off)
+    return True
 
 
 def loss_and_grad(
