@@ -95,6 +95,7 @@ def test_partial_fit_divergence_raises():
             model.partial_fit(X, y)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_divergence_with_early_stopping_keeps_best_finite_weights():
     X, y = _regression()
     model = MLPRegressor(
@@ -127,6 +128,24 @@ def test_huge_inputs_never_leave_nan_weights(solver):
             assert re.search(NONFINITE, str(exc))
             return
     assert all(np.isfinite(p).all() for p in _params(model))
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_non_finite_loss_is_reported(solver):
+    # Targets so large that the squared error overflows while the weights
+    # stay finite: the loss curve is all inf, which the user must be told.
+    X, y = _regression()
+    model = MLPRegressor(solver=solver, max_iter=5, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.fit(X, y * 1e300)
+        except ValueError as exc:
+            assert re.search(r"non-finite|diverged", str(exc))
+            return
+    assert not np.isfinite(model.loss_curve_).any()
+    messages = [str(w.message) for w in caught]
+    assert any(re.search(r"non-finite|diverged|infinit", m) for m in messages), messages
 
 
 # --------------------------------------------------------------------- Ctrl-C
@@ -310,7 +329,9 @@ def test_kernels_release_the_gil():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(8000, 100))
     y = X[:, 0]
-    fitted = MLPRegressor(hidden_layer_sizes=(256,), max_iter=1).fit(X[:50], y[:50])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = MLPRegressor(hidden_layer_sizes=(256,), max_iter=1).fit(X[:50], y[:50])
     data = rng.uniform(size=300_000).tolist()
 
     def in_one_openmp_thread(call):
