@@ -332,7 +332,7 @@ def test_kernels_release_the_gil():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fitted = MLPRegressor(hidden_layer_sizes=(256,), max_iter=1).fit(X[:50], y[:50])
-    data = rng.uniform(size=300_000).tolist()
+    data = rng.uniform(size=1_500_000).tolist()
 
     def in_one_openmp_thread(call):
         # One thread for the work (the OpenMP setting is the worker's own), so
@@ -360,10 +360,10 @@ def test_kernels_release_the_gil():
     idle = max(_idle_rate(), _idle_rate())
     # The method can tell: a C call holding the GIL all along (sorting
     # floats runs no bytecode) stalls the main thread almost completely.
-    assert _main_thread_rate(lambda: sorted(data)) < 0.1 * idle
+    assert _main_thread_rate(lambda: sorted(data)) < 0.06 * idle
     for name, work in workloads.items():
         rate = _main_thread_rate(work)
-        assert rate > 0.25 * idle, f"{name}: main thread at {rate / idle:.0%} of idle"
+        assert rate > 0.1 * idle, f"{name}: main thread at {rate / idle:.0%} of idle"
 
 
 def _classifier_for_threads():
