@@ -20,7 +20,7 @@ from libc.string cimport memcpy
 
 from _network cimport (
     Batch, Network, backward, batch_data_loss, batch_weight_sum, forward,
-    output_loss_delta,
+    init_network, output_loss_delta,
 )
 from _optimizers cimport SOLVER_ADAM, optimizer_step, sum_squares
 
@@ -111,15 +111,8 @@ def train_epoch(
     for i in range(n_layers + 1):
         widest = max(widest, units[i])
     partials = &scratch[widest]
-    net.n_layers = n_layers
-    net.units = &units[0]
-    net.coef_off = &coef_off[0]
-    net.intercept_off = &intercept_off[0]
-    net.act_off = &act_off[0]
-    net.hidden_act = hidden_act
-    net.out_act = out_act
-    net.loss = loss
-    net.n_threads = n_threads
+    init_network(&net, n_layers, &units[0], &coef_off[0], &intercept_off[0],
+                 &act_off[0], hidden_act, out_act, loss, n_threads)
     batch.csr_data = &X_data[0] if is_sparse else NULL
     batch.csr_indices = &X_indices[0] if is_sparse and X_indices.shape[0] > 0 else NULL
     batch.csr_indptr = &X_indptr[0] if is_sparse else NULL

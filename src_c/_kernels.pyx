@@ -22,7 +22,7 @@ from _blas cimport gemm_rm
 from _losses cimport output_loss_delta_row
 from _network cimport (
     Batch, Network, backward, batch_data_loss, batch_weight_sum, finish_output,
-    forward, output_loss_delta,
+    forward, init_network, output_loss_delta,
 )
 from _optimizers cimport sum_squares
 
@@ -32,15 +32,9 @@ cdef void _init_network(Network *net, const Py_ssize_t[::1] units,
                         const Py_ssize_t[::1] intercept_off,
                         const Py_ssize_t[::1] act_off, int hidden_act, int out_act,
                         int loss, int n_threads) noexcept:
-    net.n_layers = units.shape[0] - 1
-    net.units = &units[0]
-    net.coef_off = &coef_off[0]
-    net.intercept_off = &intercept_off[0]
-    net.act_off = &act_off[0]
-    net.hidden_act = hidden_act
-    net.out_act = out_act
-    net.loss = loss
-    net.n_threads = n_threads
+    init_network(net, units.shape[0] - 1, &units[0], &coef_off[0],
+                 &intercept_off[0], &act_off[0], hidden_act, out_act, loss,
+                 n_threads)
 
 
 cdef void _init_batch(Batch *batch, const floating[:, ::1] X,
@@ -163,15 +157,9 @@ def predict_few(
     if acts == NULL:
         free(act_off)
         raise MemoryError()
-    net.n_layers = n_layers
-    net.units = &shape.units[0]
-    net.coef_off = &shape.coef_off[0]
-    net.intercept_off = &shape.intercept_off[0]
-    net.act_off = act_off
-    net.hidden_act = shape.hidden_act
-    net.out_act = shape.out_act
-    net.loss = -1
-    net.n_threads = 1
+    init_network(&net, n_layers, &shape.units[0], &shape.coef_off[0],
+                 &shape.intercept_off[0], act_off, shape.hidden_act, shape.out_act,
+                 -1, 1)
     batch.n_rows = n
     batch.rows = NULL
     batch.row_start = 0

@@ -70,6 +70,23 @@ cdef struct Batch:
     const Py_ssize_t *csr_indptr
 
 
+cdef inline void init_network(
+    Network *net, Py_ssize_t n_layers, const Py_ssize_t *units,
+    const Py_ssize_t *coef_off, const Py_ssize_t *intercept_off,
+    const Py_ssize_t *act_off, int hidden_act, int out_act, int loss,
+    int n_threads,
+) noexcept nogil:
+    net.n_layers = n_layers
+    net.units = units
+    net.coef_off = coef_off
+    net.intercept_off = intercept_off
+    net.act_off = act_off
+    net.hidden_act = hidden_act
+    net.out_act = out_act
+    net.loss = loss
+    net.n_threads = n_threads
+
+
 cdef inline Py_ssize_t sample_of(const Batch *batch, Py_ssize_t r) noexcept nogil:
     if batch.rows != NULL:
         return batch.rows[r]
