@@ -330,13 +330,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-                diverged = not np.isfinite(self.loss_) and not np.isfinite(
-                    engine.params
-                ).all()
+                diverged = not np.isfinite(self.loss_)
                 self._update_no_improvement_count(early_stopping, X_val, y_val,
                                                   sw_val)
                 if diverged:
-                    self._warn_diverged(early_stopping)
+                    self._warn_diverged(early_stopping, engine.params)
                     break
                 optimizer.iteration_ends(self.t_)
                 if self._no_improvement_count > self.n_iter_no_change:
@@ -372,13 +370,19 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                                         dtype)
             self._adopt_params(params, engine.layout)
 
-    def _warn_diverged(self, early_stopping):
-        if not early_stopping:
+    def _warn_diverged(self, early_stopping, params):
+        weights_finite = np.isfinite(params).all()
+        if not (early_stopping or weights_finite):
             return  # _fit raises about the non-finite weights right after
+        kept = (
+            "The weights of the best validation score are kept."
+            if early_stopping
+            else "The weights are those of the last epoch."
+        )
         warnings.warn(
-            f"Training diverged at epoch {self.n_iter_}: the loss and the "
-            "weights became non-finite. The weights of the best validation "
-            "score are kept. Lower learning_rate_init or scale the input.",
+            f"Training diverged at epoch {self.n_iter_}: the training loss is "
+            f"{self.loss_}{'' if weights_finite else ' and the weights are not finite'}."
+            f" {kept} Lower learning_rate_init or scale the input.",
             ConvergenceWarning,
         )
 

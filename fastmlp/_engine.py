@@ -19,6 +19,10 @@ from ._layout import Layout
 # Rows per prediction chunk are chosen so that one chunk's layer outputs
 # take about this many bytes and stay in the L2 cache.
 _PREDICT_CHUNK_BYTES = 256 * 1024
+# L-BFGS evaluates the full batch in row ranges of about this many layer
+# outputs (64 MiB of float64 activations), and never fewer rows than this.
+_LBFGS_CHUNK_VALUES = 1 << 23
+_LBFGS_MIN_CHUNK = 1024
 _PREDICT_FEW = {
     np.float32: _kernels.predict_few["float"],
     np.float64: _kernels.predict_few["double"],
@@ -191,19 +195,49 @@ class Engine(Network):
         return loss_sum
 
     def loss_and_grad(self, packed, inputs, Y, sample_weight, alpha):
-        """Penalised loss and its gradient at `packed` (L-BFGS's float64 x)."""
+        """Penalised loss and its gradient at `packed` (L-BFGS's float64 x).
+
+        Large data is evaluated in row ranges, combined by their weight
+        sums: the workspaces stay small and Ctrl-C gets through between
+        ranges, as it does between batches of an epoch.
+        """
         layout = self.layout
         n_samples = n_samples_of(inputs)
-        if self._batch_size != n_samples:
-            self._allocate(n_samples, layout.layer_units[0], True)
+        chunk = max(_LBFGS_MIN_CHUNK, _LBFGS_CHUNK_VALUES // sum(layout.layer_units[1:]))
+        chunk = min(chunk, n_samples)
+        if self._batch_size != chunk:
+            self._allocate(chunk, layout.layer_units[0], True)
         self.params[...] = packed
-        value = _kernels.loss_and_grad(
-            self.params, self.grads, *inputs, Y, _weights(sample_weight, self.dtype),
+        weights = _weights(sample_weight, self.dtype)
+        if chunk == n_samples:
+            value = self._loss_and_grad_rows(inputs, Y, weights, 0, n_samples, alpha)
+            return value, self.grads.astype(np.float64)
+        total_weight = n_samples if sample_weight is None else float(
+            np.sum(weights, dtype=np.float64)
+        )
+        value, grad = 0.0, np.zeros(layout.n_params)
+        for start in range(0, n_samples, chunk):
+            stop = min(start + chunk, n_samples)
+            share = (stop - start if sample_weight is None else float(
+                np.sum(weights[start:stop], dtype=np.float64))) / total_weight
+            if share == 0:
+                continue  # all-zero weights: no contribution (and no 0 / 0)
+            value += share * self._loss_and_grad_rows(inputs, Y, weights, start,
+                                                      stop - start, 0.0)
+            grad += share * self.grads
+        coefs = self.params[: layout.n_coef].astype(np.float64)
+        value += 0.5 * alpha * float(coefs @ coefs) / total_weight
+        grad[: layout.n_coef] += (alpha / total_weight) * coefs
+        return value, grad
+
+    def _loss_and_grad_rows(self, inputs, Y, weights, start, n_rows, alpha):
+        layout = self.layout
+        return _kernels.loss_and_grad(
+            self.params, self.grads, *inputs, Y, weights, start, n_rows,
             self._acts, self._deltas, self._row_loss, self._scratch, layout.units,
             layout.coef_off, layout.intercept_off, self._act_off, self.hidden_code,
             self.out_code, self.loss_code, float(alpha), self.n_threads,
         )
-        return value, self.grads.astype(np.float64)
 
 
 def _weights(sample_weight, dtype):

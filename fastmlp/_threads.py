@@ -8,6 +8,8 @@ affinity included), as scikit-learn's own OpenMP code does.
 """
 
 import os
+import threading
+from contextlib import contextmanager
 
 from joblib import cpu_count
 
@@ -25,20 +27,38 @@ def effective_n_threads():
     return max(1, n_threads)
 
 
+_lock = threading.Lock()
 _controller = None
+_n_inside = 0
+_limit = None
 
 
+@contextmanager
 def blas_single_threaded():
     """Context in which BLAS computes on the calling thread only.
 
     The kernels split each product across OpenMP threads themselves and must
     never call a multithreaded BLAS from inside those threads (see
-    src_c/_network.pxd). One controller is built lazily and reused: entering
-    its limit costs microseconds, building one costs a millisecond.
+    src_c/_network.pxd). BLAS thread counts are process-wide, so concurrent
+    fits and predictions share one limit: the first to enter sets it, the
+    last to leave restores what was there before. One controller is built
+    lazily and reused: entering its limit costs microseconds, building one
+    a millisecond.
     """
-    global _controller
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
+    global _controller, _n_inside, _limit
+    with _lock:
+        if _controller is None:
+            from threadpoolctl import ThreadpoolController
 
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+            _controller = ThreadpoolController()
+        if _n_inside == 0:
+            _limit = _controller.limit(limits=1, user_api="blas")
+        _n_inside += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _n_inside -= 1
+            if _n_inside == 0:
+                _limit.restore_original_limits()
+                _limit = None

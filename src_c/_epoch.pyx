@@ -113,7 +113,7 @@ def train_epoch(
     partials = &scratch[widest]
     init_network(&net, n_layers, &units[0], &coef_off[0], &intercept_off[0],
                  &act_off[0], hidden_act, out_act, loss, n_threads)
-    batch.csr_data = &X_data[0] if is_sparse else NULL
+    batch.csr_data = &X_data[0] if is_sparse and X_data.shape[0] > 0 else NULL
     batch.csr_indices = &X_indices[0] if is_sparse and X_indices.shape[0] > 0 else NULL
     batch.csr_indptr = &X_indptr[0] if is_sparse else NULL
 

@@ -188,9 +188,11 @@ def loss_and_grad(
     const Py_ssize_t[::1] X_indptr,
     const floating[:, ::1] Y,              # IN targets (n_samples, n_outputs)
     const floating[::1] sample_weight,     # IN weights, or empty for none
-    floating[::1] acts,                    # scratch for all rows
-    floating[::1] deltas,                  # scratch for all rows
-    double[::1] row_loss,                  # scratch: n_samples
+    Py_ssize_t row_start,                  # the rows to use: row_start ...
+    Py_ssize_t n_rows,                     # ... row_start + n_rows - 1
+    floating[::1] acts,                    # scratch for n_rows rows
+    floating[::1] deltas,                  # scratch for n_rows rows
+    double[::1] row_loss,                  # scratch: n_rows
     double[::1] scratch,                   # scratch: widest layer
     const Py_ssize_t[::1] units,
     const Py_ssize_t[::1] coef_off,
@@ -198,7 +200,12 @@ def loss_and_grad(
     const Py_ssize_t[::1] act_off,
     int hidden_act, int out_act, int loss, double alpha, int n_threads,
 ):
-    """Return the penalised loss over all rows and write its gradient."""
+    """Return the penalised loss over a range of rows and write its gradient.
+
+    Loss and gradient are those of the range alone, normalised by its own
+    weight sum; the engine combines ranges so that a long full-batch
+    evaluation returns to Python (and Ctrl-C) between them.
+    """
     cdef Network net
     cdef Batch batch
     cdef Py_ssize_t j
@@ -209,6 +216,12 @@ def loss_and_grad(
     _init_network(&net, units, coef_off, intercept_off, act_off, hidden_act,
                   out_act, loss, n_threads)
     _init_batch(&batch, X, X_data, X_indices, X_indptr)
+    if row_start < 0 or n_rows < 1 or row_start + n_rows > batch.n_rows:
+        raise ValueError("row range outside X")
+    batch.row_start = row_start
+    batch.n_rows = n_rows
+    if batch.dense != NULL:
+        batch.dense = &X[row_start, 0]
     with nogil:
         if batch.dense == NULL:
             memset(&grads[0], 0, units[0] * units[1] * sizeof(floating))

@@ -282,3 +282,35 @@ def test_dense_epoch_after_loss_and_grad_allocates_its_gather_buffer(output_case
     )
     assert_allclose(loss_sum / n_samples, expected, rtol=1e-10)
     assert_allclose(engine.params, network.params, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_lbfgs_evaluation_in_row_ranges_equals_one_pass(monkeypatch, sparse, weighted):
+    # Large data is evaluated in row ranges (so Ctrl-C gets through); the
+    # combined loss and gradient must equal a single pass over all rows.
+    from fastmlp import _engine
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(2500, 6)
+    if sparse:
+        X[X < 0.5] = 0
+        X = sp.csr_matrix(X)
+    Y = rng.rand(2500, 2)
+    sample_weight = rng.rand(2500) if weighted else None
+    units = [6, 5, 2]
+    coefs = [rng.randn(6, 5), rng.randn(5, 2)]
+    intercepts = [rng.randn(5), rng.randn(2)]
+
+    def evaluate():
+        engine = _engine.Engine(units, "tanh", "identity", "squared_error",
+                                np.float64, coefs, intercepts, 1)
+        x = engine.params.copy()
+        return engine.loss_and_grad(x, _engine.kernel_inputs(X, np.float64), Y,
+                                    sample_weight, 0.3)
+
+    whole_value, whole_grad = evaluate()
+    monkeypatch.setattr(_engine, "_LBFGS_CHUNK_VALUES", 7)  # -> 1024-row ranges
+    ranged_value, ranged_grad = evaluate()
+    assert_allclose(ranged_value, whole_value, rtol=1e-12)
+    assert_allclose(ranged_grad, whole_grad, rtol=1e-10, atol=1e-14)

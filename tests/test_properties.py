@@ -323,6 +323,8 @@ def test_loss_and_grad(problem, alpha):
         *x_arrays,
         inputs(problem["Y"]),
         weights,
+        0,
+        n_samples,
         guarded.array(act_size, dtype),
         guarded.array(act_size, dtype),
         guarded.array(n_samples, np.float64),
