@@ -11,6 +11,7 @@ recorded rounds. A round budget may cut the number of rounds, never below
 """
 
 import dataclasses
+import glob
 import importlib.metadata
 import json
 import math
@@ -195,6 +196,7 @@ def environment(root):
 
     import fastmlp
 
+    fastmlp_dir = os.path.dirname(fastmlp.__file__)
     model, flags = _cpu_model()
     try:
         affinity = len(os.sched_getaffinity(0))
@@ -221,8 +223,15 @@ def environment(root):
         "threadpool_info": threadpool_info(),
         "versions": _versions(),
         "fastmlp_version": fastmlp.__version__,
-        "fastmlp_path": os.path.dirname(fastmlp.__file__),
+        "fastmlp_path": fastmlp_dir,
         "openmp_enabled": openmp_enabled(),
+        # Other checkouts rebuild in place: say which build was loaded.
+        "extension_mtimes_utc": {
+            os.path.basename(path): time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(os.path.getmtime(path))
+            )
+            for path in sorted(glob.glob(os.path.join(fastmlp_dir, "*.so")))
+        },
         "git_commit": _git(root, "rev-parse", "HEAD"),
         "git_dirty": bool(status) if status is not None else None,
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -165,7 +165,10 @@ class TorchMLP:
             loss.backward()
             return loss
 
-        self.loss_ = opt.step(closure).item()
+        opt.step(closure)  # returns the loss at the *first* evaluation
+        with torch.no_grad():
+            loss = self._loss(self._forward(Xt), Y) + self._penalty(len(Xt))
+        self.loss_ = loss.item()
         state = opt.state[opt._params[0]]
         self.n_iter_ = state.get("n_iter", 0)
         return self
