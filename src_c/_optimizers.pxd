@@ -22,11 +22,21 @@ cdef enum:
 
 
 cdef inline double sum_squares(const floating *x, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t j
-    cdef double total = 0
-    for j in range(n):
-        total += <double> x[j] * x[j]
-    return total
+    # Four independent accumulators: one double add chain would stall on
+    # its latency (measured: the serial sum over 200k coefs took a tenth of
+    # an Adam epoch). The combination order is fixed, so the result is too.
+    cdef Py_ssize_t j = 0
+    cdef double a0 = 0, a1 = 0, a2 = 0, a3 = 0
+    while j + 4 <= n:
+        a0 += <double> x[j] * x[j]
+        a1 += <double> x[j + 1] * x[j + 1]
+        a2 += <double> x[j + 2] * x[j + 2]
+        a3 += <double> x[j + 3] * x[j + 3]
+        j += 4
+    while j < n:
+        a0 += <double> x[j] * x[j]
+        j += 1
+    return (a0 + a1) + (a2 + a3)
 
 
 cdef inline floating _sqrt(floating x) noexcept nogil:
