@@ -169,6 +169,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if hasattr(self, "coefs_"):
             params = self._current_params()
             self._adopt_params(params, Layout(self._layer_units()))
+            self._network = Network(self._layer_units(), self.activation,
+                                    self.out_activation_, self.loss)
 
     def _initialize(self, layer_units, dtype):
         self.n_iter_ = 0
@@ -480,17 +482,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         )
         if params.dtype != dtype:
             params = params.astype(dtype)
-        network = getattr(self, "_network", None)
-        layer_units = self._layer_units()
-        if X.shape[1] != layer_units[0]:  # hand-set coefs_; kernels would read past X
+        network = self._predict_network(params)
+        n_inputs = network.layout.layer_units[0]
+        if X.shape[1] != n_inputs:  # hand-set coefs_; kernels would read past X
             raise ValueError(
-                f"X has {X.shape[1]} features, but coefs_[0] has {layer_units[0]} rows."
+                f"X has {X.shape[1]} features, but coefs_[0] has {n_inputs} rows."
             )
-        if network is None or not network.matches(
-            layer_units, self.activation, self.out_activation_
-        ):
-            network = Network(layer_units, self.activation, self.out_activation_,
-                              self.loss)
         if (
             type(X) is np.ndarray
             and X.shape[0] <= _FAST_PATH_ROWS
@@ -509,6 +506,23 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             return network.predict(params, inputs, 1)
         with blas_single_threaded():
             return network.predict(params, inputs, n_threads)
+
+    def _predict_network(self, params):
+        """Shapes and codes for predicting with `params` and the activations."""
+        network = getattr(self, "_network", None)
+        if (
+            network is not None
+            and params is getattr(self, "_params", None)
+            and network.has_codes(self.activation, self.out_activation_)
+        ):
+            return network  # the buffer behind coefs_ was laid out for it
+        layer_units = self._layer_units()
+        if network is None or not network.matches(
+            layer_units, self.activation, self.out_activation_
+        ):
+            network = Network(layer_units, self.activation, self.out_activation_,
+                              self.loss)
+        return network
 
     def _is_serving_input(self, X):
         # A few rows of float data -- the serving case -- skip the general

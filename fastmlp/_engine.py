@@ -83,11 +83,15 @@ class Network:
         # Prediction needs no loss; a hand-assembled model may pair any two.
         self.loss_code = LOSS_CODES.get((loss, out_activation), -1)
 
-    def matches(self, layer_units, activation, out_activation):
+    def has_codes(self, activation, out_activation):
         return (
-            self.layout.layer_units == list(layer_units)
-            and self.hidden_code == ACTIVATION_CODES[activation]
+            self.hidden_code == ACTIVATION_CODES[activation]
             and self.out_code == ACTIVATION_CODES[out_activation]
+        )
+
+    def matches(self, layer_units, activation, out_activation):
+        return self.layout.layer_units == list(layer_units) and self.has_codes(
+            activation, out_activation
         )
 
     @property
