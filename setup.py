@@ -40,7 +40,10 @@ def _openmp_flags(compiler):
     if compiler.compiler_type == "msvc":
         candidates = [(["/openmp"], [])]
     elif sys.platform == "darwin":
-        candidates = [(["-Xpreprocessor", "-fopenmp"], ["-lomp"]), (["-fopenmp"], ["-fopenmp"])]
+        candidates = [
+            (["-Xpreprocessor", "-fopenmp"], ["-lomp"]),
+            (["-fopenmp"], ["-fopenmp"]),
+        ]
     else:
         candidates = [(["-fopenmp"], ["-fopenmp"])]
     extra_cflags = os.environ.get("CPPFLAGS", "").split()

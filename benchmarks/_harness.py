@@ -191,10 +191,10 @@ def _git(root, *args):
 
 def environment(root):
     """What the numbers were measured on; call after every library is imported."""
-    from fastmlp._openmp_helpers import openmp_enabled
     from threadpoolctl import threadpool_info
 
     import fastmlp
+    from fastmlp._openmp_helpers import openmp_enabled
 
     fastmlp_dir = os.path.dirname(fastmlp.__file__)
     model, flags = _cpu_model()

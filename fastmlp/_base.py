@@ -59,11 +59,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     """Shared fitting and prediction; use MLPClassifier or MLPRegressor."""
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -89,11 +95,31 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     @abstractmethod
     def __init__(
-        self, hidden_layer_sizes, activation, solver, alpha, batch_size,
-        learning_rate, learning_rate_init, power_t, max_iter, loss, shuffle,
-        random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
-        early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-        n_iter_no_change, max_fun,
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        loss,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -169,8 +195,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if hasattr(self, "coefs_"):
             params = self._current_params()
             self._adopt_params(params, Layout(self._layer_units()))
-            self._network = Network(self._layer_units(), self.activation,
-                                    self.out_activation_, self.loss)
+            self._network = Network(
+                self._layer_units(), self.activation, self.out_activation_, self.loss
+            )
 
     def _initialize(self, layer_units, dtype):
         self.n_iter_ = 0
@@ -178,7 +205,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output_activation()
         coefs, intercepts = [], []
-        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:], strict=True):
             # Glorot-uniform, drawn exactly as scikit-learn draws it: coef
             # then intercept for each layer, in float64, then cast.
             factor = 2.0 if self.activation == "logistic" else 6.0
@@ -231,21 +258,29 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._initialize(layer_units, X.dtype)
         n_threads = effective_n_threads()
         engine = Engine(
-            layer_units, self.activation, self.out_activation_, self.loss, X.dtype,
-            self.coefs_, self.intercepts_, n_threads,
+            layer_units,
+            self.activation,
+            self.out_activation_,
+            self.loss,
+            X.dtype,
+            self.coefs_,
+            self.intercepts_,
+            n_threads,
         )
         self._adopt_params(engine.params, engine.layout)
         inputs = kernel_inputs(X, X.dtype)
         Y_float = np.ascontiguousarray(Y, dtype=X.dtype)
         with blas_single_threaded():
             if self.solver in _STOCHASTIC_SOLVERS:
-                self._fit_stochastic(X, Y, Y_float, inputs, sample_weight, engine,
-                                     incremental)
+                self._fit_stochastic(
+                    X, Y, Y_float, inputs, sample_weight, engine, incremental
+                )
             else:
                 self._fit_lbfgs(inputs, Y_float, sample_weight, engine)
         # Keep shapes and codes for predict, not the training workspaces.
-        self._network = Network(layer_units, self.activation, self.out_activation_,
-                                self.loss)
+        self._network = Network(
+            layer_units, self.activation, self.out_activation_, self.loss
+        )
         if not np.isfinite(self._current_params()).all():
             raise ValueError(_NONFINITE_MESSAGE)
         return self
@@ -253,16 +288,26 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _make_optimizer(self, n_params, dtype):
         if self.solver == "sgd":
             return SGDOptimizer(
-                n_params, dtype, self.learning_rate_init, self.learning_rate,
-                self.momentum, self.nesterovs_momentum, self.power_t,
+                n_params,
+                dtype,
+                self.learning_rate_init,
+                self.learning_rate,
+                self.momentum,
+                self.nesterovs_momentum,
+                self.power_t,
             )
         return AdamOptimizer(
-            n_params, dtype, self.learning_rate_init, self.beta_1, self.beta_2,
+            n_params,
+            dtype,
+            self.learning_rate_init,
+            self.beta_1,
+            self.beta_2,
             self.epsilon,
         )
 
-    def _fit_stochastic(self, X, Y, Y_float, inputs, sample_weight, engine,
-                        incremental):
+    def _fit_stochastic(
+        self, X, Y, Y_float, inputs, sample_weight, engine, incremental
+    ):
         n_params, dtype = engine.layout.n_params, engine.dtype
         optimizer = getattr(self, "_optimizer", None)
         if not incremental or optimizer is None or not optimizer.fits(n_params, dtype):
@@ -323,7 +368,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 else:
                     order = sample_idx if self.shuffle else None
                 loss_sum = engine.train_epoch(
-                    inputs, Y_float, sample_weight, order, batch_size, self.alpha,
+                    inputs,
+                    Y_float,
+                    sample_weight,
+                    order,
+                    batch_size,
+                    self.alpha,
                     optimizer,
                 )
                 self.n_iter_ += 1
@@ -333,8 +383,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
                 diverged = not np.isfinite(self.loss_)
-                self._update_no_improvement_count(early_stopping, X_val, y_val,
-                                                  sw_val)
+                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
                 if diverged:
                     self._warn_diverged(early_stopping, engine.params)
                     break
@@ -368,8 +417,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             warnings.warn("Training interrupted by user.")
 
         if early_stopping:
-            params = engine.layout.pack(self._best_coefs, self._best_intercepts,
-                                        dtype)
+            params = engine.layout.pack(self._best_coefs, self._best_intercepts, dtype)
             self._adopt_params(params, engine.layout)
 
     def _warn_diverged(self, early_stopping, params):
@@ -381,10 +429,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             if early_stopping
             else "The weights are those of the last epoch."
         )
+        weights = "" if weights_finite else " and the weights are not finite"
         warnings.warn(
             f"Training diverged at epoch {self.n_iter_}: the training loss is "
-            f"{self.loss_}{'' if weights_finite else ' and the weights are not finite'}."
-            f" {kept} Lower learning_rate_init or scale the input.",
+            f"{self.loss_}{weights}. {kept} Lower learning_rate_init or scale "
+            "the input.",
             ConvergenceWarning,
         )
 
@@ -416,15 +465,20 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         def loss_grad(x):
             n_evaluations[0] += 1
-            return engine.loss_and_grad(x, inputs, Y_float, sample_weight,
-                                        self.alpha)
+            return engine.loss_and_grad(x, inputs, Y_float, sample_weight, self.alpha)
 
         x0 = engine.params.astype(np.float64)
         try:
             result = scipy.optimize.minimize(
-                loss_grad, x0, method="L-BFGS-B", jac=True,
-                options={"maxfun": self.max_fun, "maxiter": self.max_iter,
-                         "gtol": self.tol},
+                loss_grad,
+                x0,
+                method="L-BFGS-B",
+                jac=True,
+                options={
+                    "maxfun": self.max_fun,
+                    "maxiter": self.max_iter,
+                    "gtol": self.tol,
+                },
             )
         except KeyboardInterrupt:
             # The buffer holds the last evaluated point: finite and usable.
@@ -442,18 +496,31 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         The trailing workspace arguments of scikit-learn's signature are
         accepted and ignored: the engine owns its workspaces.
         """
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
-                          dtype=(np.float64, np.float32))
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            reset=False,
+            dtype=(np.float64, np.float32),
+        )
         Y = np.asarray(y).reshape(X.shape[0], -1)
         engine = Engine(
-            self._layer_units(), self.activation, self.out_activation_, self.loss,
-            X.dtype, self.coefs_, self.intercepts_, effective_n_threads(),
+            self._layer_units(),
+            self.activation,
+            self.out_activation_,
+            self.loss,
+            X.dtype,
+            self.coefs_,
+            self.intercepts_,
+            effective_n_threads(),
         )
         with blas_single_threaded():
             return engine.loss_and_grad(
                 np.asarray(packed_coef_inter, dtype=np.float64),
-                kernel_inputs(X, X.dtype), np.ascontiguousarray(Y, dtype=X.dtype),
-                sample_weight, self.alpha,
+                kernel_inputs(X, X.dtype),
+                np.ascontiguousarray(Y, dtype=X.dtype),
+                sample_weight,
+                self.alpha,
             )
 
     def _check_solver(self):
@@ -501,7 +568,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         inputs = kernel_inputs(X, dtype)
         n_threads = effective_n_threads()
-        if n_threads == 1 or n_samples_of(inputs) * params.shape[0] < _PARALLEL_PREDICT_MACS:
+        if (
+            n_threads == 1
+            or n_samples_of(inputs) * params.shape[0] < _PARALLEL_PREDICT_MACS
+        ):
             # Too small to share: one thread, no BLAS limit to enter.
             return network.predict(params, inputs, 1)
         with blas_single_threaded():
@@ -520,8 +590,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if network is None or not network.matches(
             layer_units, self.activation, self.out_activation_
         ):
-            network = Network(layer_units, self.activation, self.out_activation_,
-                              self.loss)
+            network = Network(
+                layer_units, self.activation, self.out_activation_, self.loss
+            )
         return network
 
     def _is_serving_input(self, X):

@@ -21,14 +21,20 @@ def show_config(file=None):
     import fastmlp
 
     out = file if file is not None else sys.stdout
-    print(f"fastmlp {fastmlp.__version__} on Python {platform.python_version()}",
-          file=out)
+    print(
+        f"fastmlp {fastmlp.__version__} on Python {platform.python_version()}", file=out
+    )
     if openmp_enabled():
         print(f"OpenMP: enabled, {effective_n_threads()} threads", file=out)
     else:
-        print("OpenMP: NOT enabled (built without OpenMP): kernels run "
-              "single-threaded", file=out)
+        print(
+            "OpenMP: NOT enabled (built without OpenMP): kernels run single-threaded",
+            file=out,
+        )
     for pool in threadpool_info():
-        print(f"{pool['user_api']}: {pool['internal_api']} "
-              f"{pool.get('version')} ({pool['num_threads']} threads) "
-              f"{pool['filepath']}", file=out)
+        print(
+            f"{pool['user_api']}: {pool['internal_api']} "
+            f"{pool.get('version')} ({pool['num_threads']} threads) "
+            f"{pool['filepath']}",
+            file=out,
+        )

@@ -63,9 +63,7 @@ def _check_csr(indices, indptr, shape):
         raise ValueError("Sparse input has an invalid indptr array.")
     used = indices[: indptr[-1]]
     if used.size and (used.min() < 0 or used.max() >= n_cols):
-        raise ValueError(
-            f"Sparse input has column indices outside [0, {n_cols})."
-        )
+        raise ValueError(f"Sparse input has column indices outside [0, {n_cols}).")
 
 
 def n_samples_of(inputs):
@@ -100,8 +98,11 @@ class Network:
         if shape is None:
             layout = self.layout
             shape = self._shape = _kernels.NetworkShape(
-                layout.units, layout.coef_off, layout.intercept_off,
-                self.hidden_code, self.out_code,
+                layout.units,
+                layout.coef_off,
+                layout.intercept_off,
+                self.hidden_code,
+                self.out_code,
             )
         return shape
 
@@ -124,8 +125,17 @@ class Network:
         acts = np.empty(act_size, dtype=params.dtype)
         out = np.empty((n_samples, layout.layer_units[-1]), dtype=params.dtype)
         _kernels.predict(
-            params, *inputs, out, acts, chunk, layout.units, layout.coef_off,
-            layout.intercept_off, act_off, self.hidden_code, self.out_code,
+            params,
+            *inputs,
+            out,
+            acts,
+            chunk,
+            layout.units,
+            layout.coef_off,
+            layout.intercept_off,
+            act_off,
+            self.hidden_code,
+            self.out_code,
             n_threads,
         )
         return out
@@ -146,8 +156,17 @@ class Network:
 class Engine(Network):
     """Flat parameters plus training workspaces for one fit."""
 
-    def __init__(self, layer_units, activation, out_activation, loss, dtype,
-                 coefs, intercepts, n_threads):
+    def __init__(
+        self,
+        layer_units,
+        activation,
+        out_activation,
+        loss,
+        dtype,
+        coefs,
+        intercepts,
+        n_threads,
+    ):
         super().__init__(layer_units, activation, out_activation, loss)
         self.dtype = np.dtype(dtype)
         self.n_threads = n_threads
@@ -173,8 +192,9 @@ class Engine(Network):
             max(layout.layer_units) + self.n_threads, dtype=np.float64
         )
 
-    def train_epoch(self, inputs, Y, sample_weight, order, batch_size, alpha,
-                    optimizer):
+    def train_epoch(
+        self, inputs, Y, sample_weight, order, batch_size, alpha, optimizer
+    ):
         """One epoch over `order` (None: natural order); returns the loss sum.
 
         Raises KeyboardInterrupt when Ctrl-C arrived during the epoch.
@@ -184,16 +204,37 @@ class Engine(Network):
         layout = self.layout
         kw = optimizer.kernel_args()
         status, loss_sum, adam_t, last_lr = _epoch.train_epoch(
-            self.params, self.grads, optimizer.state1, optimizer.state2,
-            *inputs, Y,
+            self.params,
+            self.grads,
+            optimizer.state1,
+            optimizer.state2,
+            *inputs,
+            Y,
             _weights(sample_weight, self.dtype),
             np.empty(0, dtype=np.intp) if order is None else order,
-            self._batch_buffer, self._acts, self._deltas, self._row_loss,
-            self._scratch, layout.units, layout.coef_off, layout.intercept_off,
-            self._act_off, self.hidden_code, self.out_code, self.loss_code,
-            optimizer.code, batch_size, float(alpha), kw["learning_rate"],
-            kw["momentum"], kw["nesterov"], kw["beta_1"], kw["beta_2"],
-            kw["epsilon"], kw["adam_t"], self.n_threads,
+            self._batch_buffer,
+            self._acts,
+            self._deltas,
+            self._row_loss,
+            self._scratch,
+            layout.units,
+            layout.coef_off,
+            layout.intercept_off,
+            self._act_off,
+            self.hidden_code,
+            self.out_code,
+            self.loss_code,
+            optimizer.code,
+            batch_size,
+            float(alpha),
+            kw["learning_rate"],
+            kw["momentum"],
+            kw["nesterov"],
+            kw["beta_1"],
+            kw["beta_2"],
+            kw["epsilon"],
+            kw["adam_t"],
+            self.n_threads,
         )
         optimizer.epoch_done(adam_t, last_lr)
         if status == STATUS_INTERRUPTED:
@@ -209,7 +250,9 @@ class Engine(Network):
         """
         layout = self.layout
         n_samples = n_samples_of(inputs)
-        chunk = max(_LBFGS_MIN_CHUNK, _LBFGS_CHUNK_VALUES // sum(layout.layer_units[1:]))
+        chunk = max(
+            _LBFGS_MIN_CHUNK, _LBFGS_CHUNK_VALUES // sum(layout.layer_units[1:])
+        )
         chunk = min(chunk, n_samples)
         if self._batch_size != chunk:
             self._allocate(chunk, layout.layer_units[0], True)
@@ -218,18 +261,24 @@ class Engine(Network):
         if chunk == n_samples:
             value = self._loss_and_grad_rows(inputs, Y, weights, 0, n_samples, alpha)
             return value, self.grads.astype(np.float64)
-        total_weight = n_samples if sample_weight is None else float(
-            np.sum(weights, dtype=np.float64)
+        total_weight = (
+            n_samples
+            if sample_weight is None
+            else float(np.sum(weights, dtype=np.float64))
         )
         value, grad = 0.0, np.zeros(layout.n_params)
         for start in range(0, n_samples, chunk):
             stop = min(start + chunk, n_samples)
-            share = (stop - start if sample_weight is None else float(
-                np.sum(weights[start:stop], dtype=np.float64))) / total_weight
+            share = (
+                stop - start
+                if sample_weight is None
+                else float(np.sum(weights[start:stop], dtype=np.float64))
+            ) / total_weight
             if share == 0:
                 continue  # all-zero weights: no contribution (and no 0 / 0)
-            value += share * self._loss_and_grad_rows(inputs, Y, weights, start,
-                                                      stop - start, 0.0)
+            value += share * self._loss_and_grad_rows(
+                inputs, Y, weights, start, stop - start, 0.0
+            )
             grad += share * self.grads
         coefs = self.params[: layout.n_coef].astype(np.float64)
         value += 0.5 * alpha * float(coefs @ coefs) / total_weight
@@ -239,10 +288,26 @@ class Engine(Network):
     def _loss_and_grad_rows(self, inputs, Y, weights, start, n_rows, alpha):
         layout = self.layout
         return _kernels.loss_and_grad(
-            self.params, self.grads, *inputs, Y, weights, start, n_rows,
-            self._acts, self._deltas, self._row_loss, self._scratch, layout.units,
-            layout.coef_off, layout.intercept_off, self._act_off, self.hidden_code,
-            self.out_code, self.loss_code, float(alpha), self.n_threads,
+            self.params,
+            self.grads,
+            *inputs,
+            Y,
+            weights,
+            start,
+            n_rows,
+            self._acts,
+            self._deltas,
+            self._row_loss,
+            self._scratch,
+            layout.units,
+            layout.coef_off,
+            layout.intercept_off,
+            self._act_off,
+            self.hidden_code,
+            self.out_code,
+            self.loss_code,
+            float(alpha),
+            self.n_threads,
         )
 
 

@@ -46,9 +46,9 @@ class Layout:
         """A new flat buffer holding copies of the given arrays."""
         params = np.empty(self.n_params, dtype=dtype)
         coef_views, intercept_views = self.views(params)
-        for view, coef in zip(coef_views, coefs):
+        for view, coef in zip(coef_views, coefs, strict=True):
             view[...] = np.asarray(coef).reshape(view.shape)
-        for view, intercept in zip(intercept_views, intercepts):
+        for view, intercept in zip(intercept_views, intercepts, strict=True):
             view[...] = np.asarray(intercept).reshape(view.shape)
         return params
 

@@ -63,9 +63,15 @@ class SGDOptimizer(_Optimizer):
         return self._unused
 
     def kernel_args(self):
-        return dict(learning_rate=self.learning_rate, momentum=self.momentum,
-                    nesterov=bool(self.nesterov), beta_1=0.0, beta_2=0.0,
-                    epsilon=0.0, adam_t=0)
+        return dict(
+            learning_rate=self.learning_rate,
+            momentum=self.momentum,
+            nesterov=bool(self.nesterov),
+            beta_1=0.0,
+            beta_2=0.0,
+            epsilon=0.0,
+            adam_t=0,
+        )
 
     def epoch_done(self, adam_t, last_lr):
         pass
@@ -120,10 +126,15 @@ class AdamOptimizer(_Optimizer):
         return self.vs
 
     def kernel_args(self):
-        return dict(learning_rate=float(self.learning_rate_init), momentum=0.0,
-                    nesterov=False, beta_1=float(self.beta_1),
-                    beta_2=float(self.beta_2), epsilon=float(self.epsilon),
-                    adam_t=int(self.t))
+        return dict(
+            learning_rate=float(self.learning_rate_init),
+            momentum=0.0,
+            nesterov=False,
+            beta_1=float(self.beta_1),
+            beta_2=float(self.beta_2),
+            epsilon=float(self.epsilon),
+            adam_t=int(self.t),
+        )
 
     def epoch_done(self, adam_t, last_lr):
         self.t = adam_t

@@ -15,7 +15,6 @@ from joblib import cpu_count
 
 from ._openmp_helpers import openmp_max_threads
 
-
 # Reading the cgroup quota takes ~100 us (file reads): once per process.
 _CPU_COUNT = cpu_count()
 

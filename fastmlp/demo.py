@@ -39,40 +39,55 @@ def digits_grid_search():
         "mlpclassifier__hidden_layer_sizes": [(64,), (128,)],
         "mlpclassifier__alpha": [1e-4, 1e-2],
     }
-    print("1) digits: Pipeline(StandardScaler, MLPClassifier) + GridSearchCV "
-          f"(4 candidates x 3 folds), {X_train.shape[0]} training images")
+    print(
+        "1) digits: Pipeline(StandardScaler, MLPClassifier) + GridSearchCV "
+        f"(4 candidates x 3 folds), {X_train.shape[0]} training images"
+    )
     times = {}
-    for name, cls in [("scikit-learn", neural_network.MLPClassifier),
-                      ("fastmlp", fastmlp.MLPClassifier)]:
+    for name, cls in [
+        ("scikit-learn", neural_network.MLPClassifier),
+        ("fastmlp", fastmlp.MLPClassifier),
+    ]:
         pipe = make_pipeline(StandardScaler(), cls(max_iter=60, random_state=0))
         search = GridSearchCV(pipe, grid, cv=3)
         with warnings.catch_warnings():
             # 60 epochs is a budget, not convergence; both libraries warn.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            _, times[name] = _timed(lambda: search.fit(X_train, y_train))
+            _, times[name] = _timed(lambda s=search: s.fit(X_train, y_train))
         accuracy = search.score(X_test, y_test)
-        print(f"   {name:<13} test accuracy {accuracy:.4f}  time {times[name]:6.2f} s"
-              f"  best {search.best_params_}")
-    print(f"   fastmlp speed-up over scikit-learn: "
-          f"{times['scikit-learn'] / times['fastmlp']:.1f}x\n")
+        print(
+            f"   {name:<13} test accuracy {accuracy:.4f}  time {times[name]:6.2f} s"
+            f"  best {search.best_params_}"
+        )
+    print(
+        f"   fastmlp speed-up over scikit-learn: "
+        f"{times['scikit-learn'] / times['fastmlp']:.1f}x\n"
+    )
 
 
 def large_problem(n_samples, epochs):
     X, y = make_classification(
-        n_samples=n_samples + 10000, n_features=784, n_informative=60,
-        n_classes=10, random_state=0,
+        n_samples=n_samples + 10000,
+        n_features=784,
+        n_informative=60,
+        n_classes=10,
+        random_state=0,
     )
     X = X.astype(np.float32)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=10000, random_state=0
     )
-    print(f"2) {X_train.shape[0]} x 784 -> 256 -> 10, float32, adam, "
-          f"{epochs} epochs, batch 200")
+    print(
+        f"2) {X_train.shape[0]} x 784 -> 256 -> 10, float32, adam, "
+        f"{epochs} epochs, batch 200"
+    )
     params = dict(hidden_layer_sizes=(256,), max_iter=epochs, random_state=0)
     times = {}
-    for name, cls in [("scikit-learn", neural_network.MLPClassifier),
-                      ("NumPy baseline", numpy_baseline.BaselineMLPClassifier),
-                      ("fastmlp", fastmlp.MLPClassifier)]:
+    for name, cls in [
+        ("scikit-learn", neural_network.MLPClassifier),
+        ("NumPy baseline", numpy_baseline.BaselineMLPClassifier),
+        ("fastmlp", fastmlp.MLPClassifier),
+    ]:
         model = cls(**params)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -80,17 +95,22 @@ def large_problem(n_samples, epochs):
             warnings.filterwarnings("ignore", message=".*Maximum iterations.*")
             _, times[name] = _timed(lambda m=model: m.fit(X_train, y_train))
         accuracy = np.mean(model.predict(X_test) == y_test)
-        print(f"   {name:<15} test accuracy {accuracy:.4f}  "
-              f"time {times[name]:6.2f} s ({times[name] / epochs:.3f} s/epoch)")
-    print(f"   fastmlp speed-up: {times['scikit-learn'] / times['fastmlp']:.1f}x "
-          f"over scikit-learn, {times['NumPy baseline'] / times['fastmlp']:.1f}x "
-          "over the NumPy baseline")
+        print(
+            f"   {name:<15} test accuracy {accuracy:.4f}  "
+            f"time {times[name]:6.2f} s ({times[name] / epochs:.3f} s/epoch)"
+        )
+    print(
+        f"   fastmlp speed-up: {times['scikit-learn'] / times['fastmlp']:.1f}x "
+        f"over scikit-learn, {times['NumPy baseline'] / times['fastmlp']:.1f}x "
+        "over the NumPy baseline"
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="20000 rows instead of 60000 in part 2")
+    parser.add_argument(
+        "--quick", action="store_true", help="20000 rows instead of 60000 in part 2"
+    )
     args = parser.parse_args(argv)
     fastmlp.show_config()
     print()
