@@ -31,6 +31,7 @@ from cython.parallel cimport prange
 from _activations cimport bias_activate_row, multiply_derivative_row
 from _blas cimport gemm_rm
 from _losses cimport LOSS_SQUARED, output_loss_delta_row
+from _narrow cimport dot_rows, narrow_nn, narrow_tn
 
 cdef enum:
     # Below this many elements a pass runs on one thread: measured on 2 cores,
@@ -109,61 +110,24 @@ cdef inline void product_nn(const floating *A, Py_ssize_t n, Py_ssize_t K,
                             const floating *W, Py_ssize_t N,
                             floating *Z) noexcept nogil:
     """Z (n, N) = A (n, K) @ W (K, N), all row-major and contiguous."""
-    cdef Py_ssize_t r, k, j
-    cdef floating a, acc
-    cdef const floating *w
-    cdef floating *z
     if n > FEW_ROWS and K > NARROW and N > 1:
         gemm_rm(c'n', c'n', <int> n, <int> N, <int> K, 1, A, <int> K, W, <int> N,
                 0, Z, <int> N)
     elif N == 1:
-        for r in range(n):
-            acc = 0
-            for k in range(K):
-                acc = acc + A[r * K + k] * W[k]
-            Z[r] = acc
+        dot_rows(A, n, K, W, Z)
     else:
-        for r in range(n):
-            z = Z + r * N
-            for j in range(N):
-                z[j] = 0
-            for k in range(K):
-                a = A[r * K + k]
-                w = W + k * N
-                for j in range(N):
-                    z[j] = z[j] + a * w[j]
+        narrow_nn(A, n, K, W, N, Z)
 
 
 cdef inline void product_tn(const floating *A, Py_ssize_t lda, Py_ssize_t n,
                             Py_ssize_t K, const floating *D, Py_ssize_t N,
                             floating scale, floating *G) noexcept nogil:
     """G (K, N) = scale * A.T @ D; A is (n, K) inside rows of length lda."""
-    cdef Py_ssize_t r, k, j
-    cdef floating a, d
-    cdef const floating *ar
-    cdef const floating *dr
-    cdef floating *g
     if K > NARROW and N > NARROW:
         gemm_rm(c't', c'n', <int> K, <int> N, <int> n, scale, A, <int> lda, D,
                 <int> N, 0, G, <int> N)
-        return
-    for k in range(K * N):
-        G[k] = 0
-    for r in range(n):
-        ar = A + r * lda
-        dr = D + r * N
-        if N == 1:
-            d = dr[0]
-            for k in range(K):
-                G[k] = G[k] + ar[k] * d
-        else:
-            for k in range(K):
-                a = ar[k]
-                g = G + k * N
-                for j in range(N):
-                    g[j] = g[j] + a * dr[j]
-    for k in range(K * N):
-        G[k] = G[k] * scale
+    else:
+        narrow_tn(A, lda, n, K, D, N, scale, G)
 
 
 cdef inline void product_nt(const floating *D, Py_ssize_t n, Py_ssize_t N,
