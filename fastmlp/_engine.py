@@ -22,9 +22,13 @@ from ._layout import Layout
 # predict_proba went to repacking).
 _PREDICT_CHUNK_BYTES = 2 * 1024 * 1024
 # L-BFGS evaluates the full batch in row ranges of about this many layer
-# outputs (64 MiB of float64 activations), and never fewer rows than this.
+# outputs, never fewer rows than _LBFGS_MIN_CHUNK, returning to Python (and
+# Ctrl-C) between ranges.
 _LBFGS_CHUNK_VALUES = 1 << 23
 _LBFGS_MIN_CHUNK = 1024
+# Within a range each thread takes chunks of rows whose layer outputs and
+# deltas (this many values each) fit in a core's L2 cache.
+_LBFGS_THREAD_CHUNK_VALUES = 16384
 _PREDICT_FEW = {
     np.float32: _kernels.predict_few["float"],
     np.float64: _kernels.predict_few["double"],
@@ -245,8 +249,8 @@ class Engine(Network):
         """Penalised loss and its gradient at `packed` (L-BFGS's float64 x).
 
         Large data is evaluated in row ranges, combined by their weight
-        sums: the workspaces stay small and Ctrl-C gets through between
-        ranges, as it does between batches of an epoch.
+        sums: Ctrl-C gets through between ranges, as it does between batches
+        of an epoch.
         """
         layout = self.layout
         n_samples = n_samples_of(inputs)
@@ -254,8 +258,7 @@ class Engine(Network):
             _LBFGS_MIN_CHUNK, _LBFGS_CHUNK_VALUES // sum(layout.layer_units[1:])
         )
         chunk = min(chunk, n_samples)
-        if self._batch_size != chunk:
-            self._allocate(chunk, layout.layer_units[0], True)
+        self._allocate_lbfgs()
         self.params[...] = packed
         weights = _weights(sample_weight, self.dtype)
         if chunk == n_samples:
@@ -285,8 +288,32 @@ class Engine(Network):
         grad[: layout.n_coef] += (alpha / total_weight) * coefs
         return value, grad
 
+    def _allocate_lbfgs(self):
+        """Per-thread workspaces of one cache-sized chunk of rows."""
+        if getattr(self, "_lb", None) is not None:
+            return
+        layout = self.layout
+        n_threads = self.n_threads
+        width = sum(layout.layer_units[1:])
+        chunk_rows = max(_LBFGS_THREAD_CHUNK_VALUES // width, 16)
+        act_off, act_size = layout.activation_offsets(chunk_rows)
+        self._lb = {
+            "chunk_rows": chunk_rows,
+            "act_off": act_off,
+            "acts": np.empty(n_threads * act_size, dtype=self.dtype),
+            "deltas": np.empty(n_threads * act_size, dtype=self.dtype),
+            "thread_grads": np.empty(
+                (2 * n_threads - 1) * layout.n_params, dtype=self.dtype
+            ),
+            "row_loss": np.empty(n_threads * chunk_rows, dtype=np.float64),
+            "scratch": np.empty(
+                n_threads * (max(layout.layer_units) + 1), dtype=np.float64
+            ),
+        }
+
     def _loss_and_grad_rows(self, inputs, Y, weights, start, n_rows, alpha):
         layout = self.layout
+        lb = self._lb
         return _kernels.loss_and_grad(
             self.params,
             self.grads,
@@ -295,14 +322,16 @@ class Engine(Network):
             weights,
             start,
             n_rows,
-            self._acts,
-            self._deltas,
-            self._row_loss,
-            self._scratch,
+            lb["chunk_rows"],
+            lb["acts"],
+            lb["deltas"],
+            lb["thread_grads"],
+            lb["row_loss"],
+            lb["scratch"],
             layout.units,
             layout.coef_off,
             layout.intercept_off,
-            self._act_off,
+            lb["act_off"],
             self.hidden_code,
             self.out_code,
             self.loss_code,

@@ -179,6 +179,41 @@ def predict_few(
     return True
 
 
+cdef void _chunks_loss_grad(
+    const Network *net, const floating *params, const Batch *whole,
+    Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t chunk_rows, const floating *Y,
+    const floating *sw, floating eps, double scale, floating *acts,
+    floating *deltas, floating *chunk_grad, floating *total_grad,
+    double *row_loss, double *acc, double *loss_out,
+) noexcept nogil:
+    """Loss sum and gradient of chunks c0 .. c1 - 1 of the rows, in order.
+
+    The gradient of each chunk is computed into chunk_grad and added to
+    total_grad, which must hold zeros on entry; the weighted loss sum goes to
+    loss_out.
+    """
+    cdef Batch chunk = whole[0]
+    cdef Py_ssize_t c, i, end = whole.row_start + whole.n_rows
+    cdef Py_ssize_t n_params = net.intercept_off[net.n_layers - 1] + net.units[net.n_layers]
+    cdef Py_ssize_t n_first = net.units[0] * net.units[1]
+    cdef double loss_sum = 0
+    for c in range(c0, c1):
+        chunk.row_start = whole.row_start + c * chunk_rows
+        chunk.n_rows = min(chunk_rows, end - chunk.row_start)
+        if whole.dense != NULL:
+            chunk.dense = <const floating *> whole.dense + c * chunk_rows * net.units[0]
+        else:
+            # The sparse first-layer gradient adds into zeros.
+            memset(chunk_grad, 0, n_first * sizeof(floating))
+        forward(net, params, &chunk, acts)
+        loss_sum += output_loss_delta(net, params, &chunk, Y, sw, eps, acts,
+                                      deltas, row_loss)
+        backward(net, params, &chunk, acts, deltas, chunk_grad, scale, acc)
+        for i in range(n_params):
+            total_grad[i] = total_grad[i] + chunk_grad[i]
+    loss_out[0] = loss_sum
+
+
 def loss_and_grad(
     const floating[::1] params,            # IN flat parameters
     floating[::1] grads,                   # OUT flat gradient
@@ -190,14 +225,16 @@ def loss_and_grad(
     const floating[::1] sample_weight,     # IN weights, or empty for none
     Py_ssize_t row_start,                  # the rows to use: row_start ...
     Py_ssize_t n_rows,                     # ... row_start + n_rows - 1
-    floating[::1] acts,                    # scratch for n_rows rows
-    floating[::1] deltas,                  # scratch for n_rows rows
-    double[::1] row_loss,                  # scratch: n_rows
-    double[::1] scratch,                   # scratch: widest layer
+    Py_ssize_t chunk_rows,                 # rows one thread takes at a time
+    floating[::1] acts,                    # scratch: n_threads x one chunk's outputs
+    floating[::1] deltas,                  # scratch: same size as acts
+    floating[::1] thread_grads,            # scratch: (2 n_threads - 1) x n_params
+    double[::1] row_loss,                  # scratch: n_threads x chunk_rows
+    double[::1] scratch,                   # scratch: n_threads x (widest layer + 1)
     const Py_ssize_t[::1] units,
     const Py_ssize_t[::1] coef_off,
     const Py_ssize_t[::1] intercept_off,
-    const Py_ssize_t[::1] act_off,
+    const Py_ssize_t[::1] act_off,         # offsets in one chunk's block
     int hidden_act, int out_act, int loss, double alpha, int n_threads,
 ):
     """Return the penalised loss over a range of rows and write its gradient.
@@ -205,38 +242,87 @@ def loss_and_grad(
     Loss and gradient are those of the range alone, normalised by its own
     weight sum; the engine combines ranges so that a long full-batch
     evaluation returns to Python (and Ctrl-C) between them.
+
+    The range is cut into chunks of `chunk_rows` rows whose layer outputs
+    stay in cache, and each thread takes a contiguous run of chunks with its
+    own workspace and gradient sum; the sums are then added in thread order.
+    Streaming whole-range activations through memory, layer by layer, made
+    an evaluation memory-bound (measured: 3.3 GFLOP/s on 20000 x 8 -> 100 -> 1).
     """
-    cdef Network net
+    cdef Network net, net_one
     cdef Batch batch
-    cdef Py_ssize_t j
+    cdef Py_ssize_t i, t, n_chunks, n_used
+    cdef Py_ssize_t n_layers = units.shape[0] - 1
     cdef Py_ssize_t n_coef = intercept_off[0]
+    cdef Py_ssize_t n_params = params.shape[0]
+    cdef Py_ssize_t act_size = act_off[n_layers] + chunk_rows * units[n_layers]
+    cdef Py_ssize_t widest = 0
     cdef const floating *sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
-    cdef double sw_sum, value, l2
+    cdef double sw_sum, value = 0, l2
+    cdef double *thread_loss
+    cdef floating *total
     cdef floating eps = 1.1920928955078125e-07 if floating is float else 2.220446049250313e-16
+    for i in range(n_layers + 1):
+        widest = max(widest, units[i])
     _init_network(&net, units, coef_off, intercept_off, act_off, hidden_act,
                   out_act, loss, n_threads)
     _init_batch(&batch, X, X_data, X_indices, X_indptr)
     if row_start < 0 or n_rows < 1 or row_start + n_rows > batch.n_rows:
         raise ValueError("row range outside X")
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be positive")
+    n_chunks = (n_rows + chunk_rows - 1) // chunk_rows
+    n_used = max(min(<Py_ssize_t> n_threads, n_chunks), 1)
+    if (acts.shape[0] < n_used * act_size or deltas.shape[0] < n_used * act_size
+            or thread_grads.shape[0] < (2 * n_used - 1) * n_params
+            or row_loss.shape[0] < n_used * chunk_rows
+            or scratch.shape[0] < n_used * (widest + 1)):
+        raise ValueError("loss_and_grad workspaces are too small")
     batch.row_start = row_start
     batch.n_rows = n_rows
     if batch.dense != NULL:
         batch.dense = &X[row_start, 0]
+    # Per-thread loss sums sit after the per-thread `acc` scratch.
+    thread_loss = &scratch[n_used * widest]
     with nogil:
-        if batch.dense == NULL:
-            memset(&grads[0], 0, units[0] * units[1] * sizeof(floating))
-        forward(&net, &params[0], &batch, &acts[0])
         sw_sum = batch_weight_sum(&batch, sw)
-        value = batch_data_loss(
-            &net,
-            output_loss_delta(&net, &params[0], &batch, &Y[0, 0], sw, eps,
-                              &acts[0], &deltas[0], &row_loss[0]),
-            sw_sum)
-        backward(&net, &params[0], &batch, &acts[0], &deltas[0], &grads[0],
-                 1.0 / sw_sum, &scratch[0])
+        memset(&grads[0], 0, n_params * sizeof(floating))
+        if n_used == 1:
+            # One chunk run: the products inside it may still use threads.
+            _chunks_loss_grad(&net, &params[0], &batch, 0, n_chunks, chunk_rows,
+                              &Y[0, 0], sw, eps, 1.0 / sw_sum, &acts[0], &deltas[0],
+                              &thread_grads[0], &grads[0], &row_loss[0],
+                              &scratch[0], thread_loss)
+        else:
+            net_one = net
+            net_one.n_threads = 1
+            for i in range(1, n_used):
+                memset(&thread_grads[(n_used - 1 + i) * n_params], 0,
+                       n_params * sizeof(floating))
+            for t in prange(n_used, schedule='static', num_threads=n_used):
+                # Thread 0 sums into grads; thread t > 0 into its own block
+                # after the n_used chunk-gradient blocks.
+                if t == 0:
+                    total = &grads[0]
+                else:
+                    total = &thread_grads[(n_used - 1 + t) * n_params]
+                _chunks_loss_grad(&net_one, &params[0], &batch,
+                                  t * n_chunks // n_used, (t + 1) * n_chunks // n_used,
+                                  chunk_rows, &Y[0, 0], sw, eps, 1.0 / sw_sum,
+                                  &acts[t * act_size], &deltas[t * act_size],
+                                  &thread_grads[t * n_params], total,
+                                  &row_loss[t * chunk_rows], &scratch[t * widest],
+                                  &thread_loss[t])
+            for t in range(1, n_used):
+                total = &thread_grads[(n_used - 1 + t) * n_params]
+                for i in range(n_params):
+                    grads[i] = grads[i] + total[i]
+        for t in range(n_used):
+            value += thread_loss[t]
+        value = batch_data_loss(&net, value, sw_sum)
         l2 = alpha / sw_sum
-        for j in range(n_coef):
-            grads[j] = grads[j] + <floating> l2 * params[j]
+        for i in range(n_coef):
+            grads[i] = grads[i] + <floating> l2 * params[i]
         value += 0.5 * alpha * sum_squares(&params[0], n_coef) / sw_sum
     return value
 

@@ -305,12 +305,20 @@ def test_output_loss(dtype, n_rows, output, n_outputs, weighted, read_only, seed
 
 
 @PROPERTY
-@given(problem=networks(), alpha=st.sampled_from([0.0, 1e-3, 0.5]))
-def test_loss_and_grad(problem, alpha):
+@given(
+    problem=networks(),
+    alpha=st.sampled_from([0.0, 1e-3, 0.5]),
+    chunk_extra=st.integers(-40, 5),
+)
+def test_loss_and_grad(problem, alpha, chunk_extra):
     dtype = problem["dtype"]
     n_samples, n_features = problem["X"].shape
+    n_threads = problem["n_threads"]
+    # Chunks of 1 row up to more rows than there are; every thread gets its
+    # own chunk workspace and gradient sum.
+    chunk_rows = max(1, n_samples + chunk_extra)
     inputs, guarded = Inputs(problem["read_only"]), Guarded()
-    layout, act_off, act_size = _layout(problem, n_samples)
+    layout, act_off, act_size = _layout(problem, chunk_rows)
     x_arrays = _x_arrays(problem, inputs)
     params = inputs(problem["params"])
     grads = guarded.array(layout.n_params, dtype)
@@ -325,10 +333,12 @@ def test_loss_and_grad(problem, alpha):
         weights,
         0,
         n_samples,
-        guarded.array(act_size, dtype),
-        guarded.array(act_size, dtype),
-        guarded.array(n_samples, np.float64),
-        guarded.array(max(problem["units"]), np.float64),
+        chunk_rows,
+        guarded.array(n_threads * act_size, dtype),
+        guarded.array(n_threads * act_size, dtype),
+        guarded.array((2 * n_threads - 1) * layout.n_params, dtype),
+        guarded.array(n_threads * chunk_rows, np.float64),
+        guarded.array(n_threads * (max(problem["units"]) + 1), np.float64),
         inputs(layout.units),
         inputs(layout.coef_off),
         inputs(layout.intercept_off),
@@ -337,7 +347,7 @@ def test_loss_and_grad(problem, alpha):
         ACTIVATION_CODES[problem["out_activation"]],
         LOSS_CODES[problem["loss"], problem["out_activation"]],
         alpha,
-        problem["n_threads"],
+        n_threads,
     )
 
     guarded.check()
