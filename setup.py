@@ -9,9 +9,16 @@ Environment switches (all off by default):
   (run Python with the ASan runtime preloaded; see ``tools/run_sanitized.sh``).
 - ``FASTMLP_NATIVE=1``: ``-march=native`` for a local build only (such a binary dies
   with "illegal instruction" on older CPUs, so it is never the default).
+- ``FASTMLP_NO_AVX2=1``: skip the AVX2 + FMA copies of the kernels.
+
+On x86-64 the two kernel modules are built twice: once for any x86-64 CPU and
+once (``*_avx2``) with ``-mavx2 -mfma``. ``fastmlp/_compiled.py`` imports the
+AVX2 copy only on a CPU that has both, so one wheel is fast on current CPUs and
+still runs on old ones.
 """
 
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -23,6 +30,9 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 EXTENSIONS = ["_openmp_helpers", "_kernels", "_epoch"]
+# Modules that get an AVX2 + FMA copy, and the flags that build it.
+SIMD_VARIANTS = ["_kernels", "_epoch"]
+AVX2_FLAGS = {"msvc": ["/arch:AVX2"], "other": ["-mavx2", "-mfma"]}
 
 
 def _flag(name):
@@ -79,6 +89,23 @@ def _openmp_flags(compiler):
     return None
 
 
+def _avx2_flags(compiler):
+    """Flags that build the AVX2 + FMA copies, or None if they cannot be built."""
+    if compiler.compiler_type == "msvc":
+        return AVX2_FLAGS["msvc"]
+    flags = AVX2_FLAGS["other"]
+    source = "#include <immintrin.h>\nint main(void) { return 0; }\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "probe_avx2.c")
+        with open(src, "w") as f:
+            f.write(source)
+        try:
+            compiler.compile([src], output_dir=tmp, extra_postargs=flags)
+        except Exception:
+            return None
+    return flags
+
+
 class BuildExt(build_ext):
     """Pick flags for the compiler that will really be used."""
 
@@ -107,8 +134,19 @@ class BuildExt(build_ext):
             opt = ["-O3", "-fno-math-errno"]
             if _flag("FASTMLP_NATIVE"):
                 opt.append("-march=native")
+        simd = []
+        if any(ext.name.endswith("_avx2") for ext in self.extensions):
+            simd = _avx2_flags(self.compiler)
+            if simd is None:
+                print("WARNING: the compiler cannot build AVX2 code; only the "
+                      "generic kernels are built.", file=sys.stderr)
+                self.extensions = [
+                    e for e in self.extensions if not e.name.endswith("_avx2")
+                ]
         for ext in self.extensions:
             ext.extra_compile_args = opt + cflags
+            if ext.name.endswith("_avx2"):
+                ext.extra_compile_args = ext.extra_compile_args + simd
             ext.extra_link_args = ldflags + (opt if SANITIZE else [])
             ext.define_macros = ext.define_macros + [
                 ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")
@@ -126,9 +164,13 @@ directives = {
     "embedsignature": True,
 }
 
+BUILD_AVX2 = platform.machine().lower() in ("x86_64", "amd64") and not _flag(
+    "FASTMLP_NO_AVX2"
+)
+names = EXTENSIONS + ([f"{name}_avx2" for name in SIMD_VARIANTS] if BUILD_AVX2 else [])
 extensions = [
     Extension(f"fastmlp.{name}", [f"src_c/{name}.pyx"], include_dirs=[np.get_include()])
-    for name in EXTENSIONS
+    for name in names
 ]
 
 setup(

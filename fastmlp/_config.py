@@ -4,6 +4,7 @@
 import platform
 import sys
 
+from ._compiled import KIND
 from ._openmp_helpers import openmp_enabled
 from ._threads import effective_n_threads
 
@@ -31,6 +32,8 @@ def show_config(file=None):
             "OpenMP: NOT enabled (built without OpenMP): kernels run single-threaded",
             file=out,
         )
+    simd = {"avx2": "AVX2 + FMA", "generic": "generic x86-64 / portable"}[KIND]
+    print(f"Kernels: {simd} build", file=out)
     for pool in threadpool_info():
         print(
             f"{pool['user_api']}: {pool['internal_api']} "

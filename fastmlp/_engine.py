@@ -12,7 +12,8 @@ the estimator decides those between epochs.
 import numpy as np
 import scipy.sparse as sp
 
-from . import _epoch, _kernels
+from ._compiled import epoch as _epoch
+from ._compiled import kernels as _kernels
 from ._codes import ACTIVATION_CODES, LOSS_CODES, STATUS_INTERRUPTED
 from ._layout import Layout
 
