@@ -28,7 +28,7 @@
 from cython cimport floating
 from cython.parallel cimport prange
 
-from _activations cimport bias_activate_row, multiply_derivative_row
+from _activations cimport ACT_SOFTMAX, bias_activate_row, multiply_derivative_row
 from _blas cimport gemm_rm
 from _losses cimport LOSS_SQUARED, output_loss_delta_row
 from _narrow cimport dot_rows, narrow_nn, narrow_tn
@@ -47,6 +47,8 @@ cdef enum:
     FEW_ROWS = 4
     NARROW = 16
     ACT_NONE = -1
+    # Column blocks of a forward product start on multiples of this.
+    COLUMN_ALIGN = 16
 
 
 cdef struct Network:
@@ -184,6 +186,42 @@ cdef inline void _sparse_forward(const Network *net, const Batch *batch,
             bias_activate_row(act, z, b, fan_out)
 
 
+cdef inline bint _split_columns(Py_ssize_t n_blocks, Py_ssize_t n,
+                                Py_ssize_t fan_in, Py_ssize_t fan_out,
+                                int act) noexcept nogil:
+    """Split a forward GEMM by output columns rather than by rows?
+
+    Each thread's GEMM packs all of the operand that is not split: row
+    blocks repack the whole weight matrix (fan_in x fan_out) in every thread,
+    column blocks the whole batch (n x fan_in). Within a training batch the
+    batch is the smaller one (200 rows against 256 units: measured 750 us
+    against 870 us per half of a 200 x 784 x 256 sgemm). Only elementwise
+    activations can be applied to a block of columns.
+    """
+    return (n_blocks > 1 and n < fan_out and fan_in > NARROW and n > FEW_ROWS
+            and fan_out >= 2 * COLUMN_ALIGN * n_blocks and act != ACT_SOFTMAX)
+
+
+cdef inline void _forward_column_blocks(
+    const floating *A, Py_ssize_t n, Py_ssize_t fan_in, const floating *W,
+    const floating *b, Py_ssize_t fan_out, floating *Z, int act,
+    Py_ssize_t n_blocks,
+) noexcept nogil:
+    """Z = act(A @ W + b), each thread computing a block of columns of Z."""
+    cdef Py_ssize_t blk, r, c0, c1
+    for blk in prange(n_blocks, schedule='static', num_threads=n_blocks):
+        # Block edges on multiples of COLUMN_ALIGN keep each thread's rows
+        # of Z on whole vectors and cache lines.
+        c0 = (blk * fan_out // n_blocks) // COLUMN_ALIGN * COLUMN_ALIGN
+        c1 = fan_out if blk == n_blocks - 1 else (
+            ((blk + 1) * fan_out // n_blocks) // COLUMN_ALIGN * COLUMN_ALIGN)
+        gemm_rm(c'n', c'n', <int> n, <int> (c1 - c0), <int> fan_in, 1, A,
+                <int> fan_in, W + c0, <int> fan_out, 0, Z + c0, <int> fan_out)
+        if act != ACT_NONE:
+            for r in range(n):
+                bias_activate_row(act, Z + r * fan_out + c0, b + c0, c1 - c0)
+
+
 cdef inline void forward(const Network *net, const floating *params,
                          const Batch *batch, floating *acts) noexcept nogil:
     """Every hidden layer's output, and the output layer's X @ W (no bias yet).
@@ -214,6 +252,10 @@ cdef inline void forward(const Network *net, const floating *params,
         else:
             a_prev = acts + net.act_off[i]
         n_blocks = _n_blocks(net, n, n * fan_in * fan_out)
+        if _split_columns(n_blocks, n, fan_in, fan_out, act):
+            _forward_column_blocks(a_prev, n, fan_in, W, b, fan_out, Z, act,
+                                   n_blocks)
+            continue
         for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads,
                           use_threads_if=n_blocks > 1):
             r0 = blk * n // n_blocks

@@ -158,6 +158,28 @@ def test_epoch_matches_baseline_every_loss(
     )
 
 
+@pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
+@pytest.mark.parametrize("hidden_activation", ["relu", "tanh"], indirect=True)
+def test_wide_layers_on_two_threads_match_baseline(hidden_activation, output_case, dtype):
+    # A batch narrower than its layer (40 rows, 300 units) on two threads:
+    # the forward GEMM is split by column blocks, not by rows.
+    X, Y, sample_weight, network, perm = make_problem(
+        hidden_activation, output_case, dtype, n_samples=90, hidden=(64, 300)
+    )
+    engine = make_engine(network, hidden_activation, output_case, dtype, n_threads=2)
+    optimizer, baseline_optimizer = make_optimizers("adam", network.params, dtype)
+    inputs = kernel_inputs(X, dtype)
+    order = perm.astype(np.intp)
+    tol = TOLERANCE[np.dtype(dtype)]
+    for _ in range(2):
+        loss_sum = engine.train_epoch(inputs, Y, sample_weight, order, 40, ALPHA, optimizer)
+        expected = train_epoch(
+            network, baseline_optimizer, X, Y, ALPHA, 40, order, sample_weight
+        )
+        assert_allclose(loss_sum / X.shape[0], expected, rtol=tol["rtol"])
+        assert_allclose(engine.params, network.params, **tol)
+
+
 @pytest.mark.parametrize("output_case", ["identity-squared-multi"], indirect=True)
 @pytest.mark.parametrize("is_sparse", SPARSE)
 @pytest.mark.parametrize(
