@@ -127,7 +127,9 @@ class Network:
         n_samples = n_samples_of(inputs)
         chunk = self._chunk_rows(params.itemsize, n_samples)
         act_off, act_size = self._predict_offsets(chunk)
-        acts = np.empty(act_size, dtype=params.dtype)
+        # One chunk workspace per thread that can get a chunk of its own.
+        n_used = max(1, min(n_threads, -(-n_samples // chunk)))
+        acts = np.empty(n_used * act_size, dtype=params.dtype)
         out = np.empty((n_samples, layout.layer_units[-1]), dtype=params.dtype)
         _kernels.predict(
             params,

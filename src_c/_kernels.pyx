@@ -12,7 +12,7 @@ baseline.
 
 cimport cython
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.math cimport isfinite
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
@@ -56,6 +56,26 @@ cdef void _init_batch(Batch *batch, const floating[:, ::1] X,
         batch.csr_indptr = NULL
 
 
+cdef void _predict_chunks(const Network *net, const floating *params,
+                          const Batch *whole, Py_ssize_t c0, Py_ssize_t c1,
+                          Py_ssize_t chunk_rows, floating *acts,
+                          floating *out) noexcept nogil:
+    """Output activations of chunks c0 .. c1 - 1 of the rows, into `out`."""
+    cdef Batch chunk = whole[0]
+    cdef Py_ssize_t c, i
+    cdef Py_ssize_t n_out = net.units[net.n_layers]
+    cdef const floating *Z = acts + net.act_off[net.n_layers]
+    for c in range(c0, c1):
+        chunk.row_start = c * chunk_rows
+        chunk.n_rows = min(chunk_rows, whole.n_rows - chunk.row_start)
+        if whole.dense != NULL:
+            chunk.dense = <const floating *> whole.dense + chunk.row_start * net.units[0]
+        forward(net, params, &chunk, acts)
+        finish_output(net, params, chunk.n_rows, acts)
+        for i in range(chunk.n_rows * n_out):
+            out[chunk.row_start * n_out + i] = Z[i]
+
+
 def predict(
     const floating[::1] params,            # IN flat parameters
     const floating[:, ::1] X,              # IN dense X, or shape (0, n) when sparse
@@ -63,40 +83,58 @@ def predict(
     const Py_ssize_t[::1] X_indices,
     const Py_ssize_t[::1] X_indptr,
     floating[:, ::1] out,                  # OUT (n_samples, n_outputs)
-    floating[::1] acts,                    # scratch for one chunk of rows
+    floating[::1] acts,                    # scratch: n_threads x one chunk's outputs
     Py_ssize_t chunk_rows,
     const Py_ssize_t[::1] units,
     const Py_ssize_t[::1] coef_off,
     const Py_ssize_t[::1] intercept_off,
-    const Py_ssize_t[::1] act_off,
+    const Py_ssize_t[::1] act_off,         # offsets in one chunk's block
     int hidden_act, int out_act, int n_threads,
 ):
-    """Output-layer activations for every row of X, chunk by chunk."""
-    cdef Network net
-    cdef Batch whole, chunk
-    cdef Py_ssize_t start, r, j, n_samples
-    cdef Py_ssize_t n_out = units[units.shape[0] - 1]
-    cdef Py_ssize_t n_features = units[0]
-    cdef floating *Z
+    """Output-layer activations for every row of X, chunk by chunk.
+
+    With more chunks than one, threads take whole chunks (dynamically, each
+    with its own workspace) instead of splitting every product: no barrier
+    per layer, and a thread slowed by a busy core (another library's BLAS
+    threads still spinning after their work) no longer holds the other up.
+    Every row's outputs depend on that row only, so the result is the same
+    for any thread count.
+    """
+    cdef Network net, net_one
+    cdef Batch whole
+    cdef Py_ssize_t c, n_samples, n_chunks, n_used, t
+    cdef Py_ssize_t n_layers = units.shape[0] - 1
+    cdef Py_ssize_t act_size
     _init_network(&net, units, coef_off, intercept_off, act_off, hidden_act,
                   out_act, 0, n_threads)
     _init_batch(&whole, X, X_data, X_indices, X_indptr)
     n_samples = whole.n_rows
-    chunk = whole
-    Z = &acts[0] + act_off[units.shape[0] - 1]
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be positive")
+    if out.shape[0] != n_samples or out.shape[1] != units[n_layers]:
+        raise ValueError("out has the wrong shape")
+    if n_samples == 0:
+        return
+    # A chunk never holds more rows than there are (act_off may be laid out
+    # for that many rows only).
+    chunk_rows = min(chunk_rows, n_samples)
+    act_size = act_off[n_layers] + chunk_rows * units[n_layers]
+    n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
+    n_used = max(min(<Py_ssize_t> n_threads, n_chunks), 1)
+    if acts.shape[0] < n_used * act_size:
+        raise ValueError("predict workspace is too small")
     with nogil:
-        start = 0
-        while start < n_samples:
-            chunk.n_rows = min(chunk_rows, n_samples - start)
-            chunk.row_start = start
-            if whole.dense != NULL:
-                chunk.dense = <const floating *> whole.dense + start * n_features
-            forward(&net, &params[0], &chunk, &acts[0])
-            finish_output(&net, &params[0], chunk.n_rows, &acts[0])
-            for r in range(chunk.n_rows):
-                for j in range(n_out):
-                    out[start + r, j] = Z[r * n_out + j]
-            start += chunk.n_rows
+        if n_used == 1:
+            # One chunk: the products inside it may still use threads.
+            _predict_chunks(&net, &params[0], &whole, 0, n_chunks, chunk_rows,
+                            &acts[0], &out[0, 0])
+        else:
+            net_one = net
+            net_one.n_threads = 1
+            for c in prange(n_chunks, schedule='dynamic', num_threads=n_used):
+                t = threadid()
+                _predict_chunks(&net_one, &params[0], &whole, c, c + 1, chunk_rows,
+                                &acts[t * act_size], &out[0, 0])
 
 
 @cython.final

@@ -376,7 +376,7 @@ def test_predict(problem, chunk_extra):
         inputs(problem["params"]),
         *_x_arrays(problem, inputs),
         out,
-        guarded.array(act_size, dtype),
+        guarded.array(problem["n_threads"] * act_size, dtype),
         chunk_rows,
         inputs(layout.units),
         inputs(layout.coef_off),
