@@ -1,18 +1,21 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# Matrix products with a narrow dimension, as register-blocked loops.
+# Matrix products with a narrow dimension, as vectorisable loops.
 #
 # Small tabular networks (8 features -> 100 units -> 1 output) and few-row
 # prediction give products where one dimension is tiny. A GEMM call costs more
-# in dispatch and packing than it computes there, and a naive loop that adds
-# into the output row for every k is bound by loads and stores of that row.
-# These loops keep a tile of 8 output values in 8 local accumulators for the
-# whole reduction and store each output once; the compiler turns the 8
-# independent scalar chains into SIMD registers (SSE2 by default, AVX2 + FMA in
-# the AVX2 build of the kernels).
+# in dispatch and packing than it computes there. A plain loop that adds one
+# product at a time into an output row is bound by that row's loads and
+# stores, so these loops add four products per pass,
+#     z[j] = z[j] + a0 * w0[j] + a1 * w1[j] + a2 * w2[j] + a3 * w3[j],
+# which C evaluates left to right: each output is still summed in index
+# order, one product at a time, exactly as the plain loop does. The compiler
+# vectorises the pass along j (measured for 200 x 8 x 100 in float64: 2.9 ->
+# 7.0 GMAC/s with SSE2, 5.2 -> 10.2 with AVX2 + FMA). Keeping a tile of
+# outputs in scalar accumulators instead was slower: GCC vectorised it across
+# the reduction with shuffles.
 #
-# Every output element is summed in index order, starting from zero, one
-# product at a time -- except `dot_rows`, which keeps 8 partial sums so that a
-# dot product vectorises (the reduction has no long axis to vectorise along).
+# `dot_rows` is the exception to the summation order: a dot product has no
+# long axis to vectorise along, so it keeps 8 partial sums.
 
 from cython cimport floating
 
@@ -23,42 +26,36 @@ cdef inline void narrow_nn(const floating *A, Py_ssize_t n, Py_ssize_t K,
     """Z (n, N) = A (n, K) @ W (K, N), all row-major and contiguous."""
     cdef Py_ssize_t r, k, j
     cdef const floating *a
-    cdef const floating *w
+    cdef const floating *w0
+    cdef const floating *w1
+    cdef const floating *w2
+    cdef const floating *w3
     cdef floating *z
-    cdef floating x, c0, c1, c2, c3, c4, c5, c6, c7
+    cdef floating a0, a1, a2, a3
     for r in range(n):
         a = A + r * K
         z = Z + r * N
-        j = 0
-        while j + 8 <= N:
-            c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0
-            w = W + j
-            for k in range(K):
-                x = a[k]
-                c0 = c0 + x * w[0]
-                c1 = c1 + x * w[1]
-                c2 = c2 + x * w[2]
-                c3 = c3 + x * w[3]
-                c4 = c4 + x * w[4]
-                c5 = c5 + x * w[5]
-                c6 = c6 + x * w[6]
-                c7 = c7 + x * w[7]
-                w = w + N
-            z[j] = c0
-            z[j + 1] = c1
-            z[j + 2] = c2
-            z[j + 3] = c3
-            z[j + 4] = c4
-            z[j + 5] = c5
-            z[j + 6] = c6
-            z[j + 7] = c7
-            j = j + 8
-        while j < N:
-            c0 = 0
-            for k in range(K):
-                c0 = c0 + a[k] * W[k * N + j]
-            z[j] = c0
-            j = j + 1
+        for j in range(N):
+            z[j] = 0
+        k = 0
+        while k + 4 <= K:
+            a0 = a[k]
+            a1 = a[k + 1]
+            a2 = a[k + 2]
+            a3 = a[k + 3]
+            w0 = W + k * N
+            w1 = w0 + N
+            w2 = w1 + N
+            w3 = w2 + N
+            for j in range(N):
+                z[j] = z[j] + a0 * w0[j] + a1 * w1[j] + a2 * w2[j] + a3 * w3[j]
+            k = k + 4
+        while k < K:
+            a0 = a[k]
+            w0 = W + k * N
+            for j in range(N):
+                z[j] = z[j] + a0 * w0[j]
+            k = k + 1
 
 
 cdef inline floating dot(const floating *a, const floating *w,
@@ -90,128 +87,64 @@ cdef inline void dot_rows(const floating *A, Py_ssize_t n, Py_ssize_t K,
         z[r] = dot(A + r * K, w, K)
 
 
-cdef enum:
-    # Rows per block in narrow_tn: a block of D (and of A) stays in the L1/L2
-    # cache while every tile of G passes over it. Without blocking, each tile
-    # streamed all of D from memory (measured: L-BFGS on 10000-row chunks ran
-    # 2x slower than the naive loop).
-    TN_BLOCK_VALUES = 4096
-
-
 cdef inline void narrow_tn(const floating *A, Py_ssize_t lda, Py_ssize_t n,
                            Py_ssize_t K, const floating *D, Py_ssize_t N,
                            floating scale, floating *G) noexcept nogil:
     """G (K, N) = scale * A.T @ D; A is (n, K) inside rows of length lda.
 
-    Rows are taken in cache-sized blocks; within a block each tile of 8
-    outputs is loaded into accumulators, summed over the block's rows and
-    stored: along j (one k, 8 columns of D) when D is wide enough, else along
-    k (8 columns of A, one column of D). Each output is still summed in row
-    order from zero, and scaled once at the end.
+    For narrow K or N == 1, so G is small and stays in L1 while the rows of
+    A and D stream past once, four at a time: G[k, :] gains
+    A[r, k] * D[r, :] + ... + A[r + 3, k] * D[r + 3, :], in row order. With
+    one column, G[:, 0] gains D[r] * A[r, :] + ... along k instead.
     """
-    cdef Py_ssize_t r0, rb, i
-    cdef Py_ssize_t block = max(TN_BLOCK_VALUES // max(N, K), 8)
-    for i in range(K * N):
-        G[i] = 0
-    r0 = 0
-    while r0 < n:
-        rb = min(block, n - r0)
-        _tn_accumulate(A + r0 * lda, lda, rb, K, D + r0 * N, N, G)
-        r0 = r0 + rb
-    for i in range(K * N):
-        G[i] = G[i] * scale
-
-
-cdef inline void _tn_accumulate(const floating *A, Py_ssize_t lda, Py_ssize_t n,
-                                Py_ssize_t K, const floating *D, Py_ssize_t N,
-                                floating *G) noexcept nogil:
-    """G (K, N) += A.T @ D over n rows, in row order, tile by tile."""
     cdef Py_ssize_t r, k, j
-    cdef const floating *a
-    cdef const floating *d
+    cdef const floating *a0
+    cdef const floating *a1
+    cdef const floating *a2
+    cdef const floating *a3
+    cdef const floating *d0
+    cdef const floating *d1
+    cdef const floating *d2
+    cdef const floating *d3
     cdef floating *g
-    cdef floating x, c0, c1, c2, c3, c4, c5, c6, c7
-    if N >= 8:
+    cdef floating x0, x1, x2, x3
+    for k in range(K * N):
+        G[k] = 0
+    r = 0
+    while r + 4 <= n:
+        a0 = A + r * lda
+        a1 = a0 + lda
+        a2 = a1 + lda
+        a3 = a2 + lda
+        d0 = D + r * N
+        d1 = d0 + N
+        d2 = d1 + N
+        d3 = d2 + N
+        if N == 1:
+            x0 = d0[0]
+            x1 = d1[0]
+            x2 = d2[0]
+            x3 = d3[0]
+            for k in range(K):
+                G[k] = G[k] + x0 * a0[k] + x1 * a1[k] + x2 * a2[k] + x3 * a3[k]
+        else:
+            for k in range(K):
+                x0 = a0[k]
+                x1 = a1[k]
+                x2 = a2[k]
+                x3 = a3[k]
+                g = G + k * N
+                for j in range(N):
+                    g[j] = g[j] + x0 * d0[j] + x1 * d1[j] + x2 * d2[j] + x3 * d3[j]
+        r = r + 4
+    while r < n:
+        a0 = A + r * lda
+        d0 = D + r * N
         for k in range(K):
-            j = 0
-            while j + 8 <= N:
-                g = G + k * N + j
-                c0 = g[0]
-                c1 = g[1]
-                c2 = g[2]
-                c3 = g[3]
-                c4 = g[4]
-                c5 = g[5]
-                c6 = g[6]
-                c7 = g[7]
-                a = A + k
-                d = D + j
-                for r in range(n):
-                    x = a[0]
-                    c0 = c0 + x * d[0]
-                    c1 = c1 + x * d[1]
-                    c2 = c2 + x * d[2]
-                    c3 = c3 + x * d[3]
-                    c4 = c4 + x * d[4]
-                    c5 = c5 + x * d[5]
-                    c6 = c6 + x * d[6]
-                    c7 = c7 + x * d[7]
-                    a = a + lda
-                    d = d + N
-                g[0] = c0
-                g[1] = c1
-                g[2] = c2
-                g[3] = c3
-                g[4] = c4
-                g[5] = c5
-                g[6] = c6
-                g[7] = c7
-                j = j + 8
-            while j < N:
-                c0 = G[k * N + j]
-                for r in range(n):
-                    c0 = c0 + A[r * lda + k] * D[r * N + j]
-                G[k * N + j] = c0
-                j = j + 1
-        return
-    for j in range(N):
-        k = 0
-        while k + 8 <= K:
-            g = G + k * N + j
-            c0 = g[0]
-            c1 = g[N]
-            c2 = g[2 * N]
-            c3 = g[3 * N]
-            c4 = g[4 * N]
-            c5 = g[5 * N]
-            c6 = g[6 * N]
-            c7 = g[7 * N]
-            a = A + k
-            d = D + j
-            for r in range(n):
-                x = d[0]
-                c0 = c0 + a[0] * x
-                c1 = c1 + a[1] * x
-                c2 = c2 + a[2] * x
-                c3 = c3 + a[3] * x
-                c4 = c4 + a[4] * x
-                c5 = c5 + a[5] * x
-                c6 = c6 + a[6] * x
-                c7 = c7 + a[7] * x
-                a = a + lda
-                d = d + N
-            g[0] = c0
-            g[N] = c1
-            g[2 * N] = c2
-            g[3 * N] = c3
-            g[4 * N] = c4
-            g[5 * N] = c5
-            g[6 * N] = c6
-            g[7 * N] = c7
-            k = k + 8
-        while k < K:
-            c0 = G[k * N + j]
-            for r in range(n):
-                c0 = c0 + A[r * lda + k] * D[r * N + j]
-            G[k * N + j] = c0
-            k = k + 1
+            x0 = a0[k]
+            g = G + k * N
+            for j in range(N):
+                g[j] = g[j] + x0 * d0[j]
+        r = r + 1
+    for k in range(K * N):
+        G[k] = G[k] * scale
