@@ -138,8 +138,11 @@ class BuildExt(build_ext):
         if any(ext.name.endswith("_avx2") for ext in self.extensions):
             simd = _avx2_flags(self.compiler)
             if simd is None:
-                print("WARNING: the compiler cannot build AVX2 code; only the "
-                      "generic kernels are built.", file=sys.stderr)
+                print(
+                    "WARNING: the compiler cannot build AVX2 code; only the "
+                    "generic kernels are built.",
+                    file=sys.stderr,
+                )
                 self.extensions = [
                     e for e in self.extensions if not e.name.endswith("_avx2")
                 ]

@@ -12,9 +12,9 @@ the estimator decides those between epochs.
 import numpy as np
 import scipy.sparse as sp
 
+from ._codes import ACTIVATION_CODES, LOSS_CODES, STATUS_INTERRUPTED
 from ._compiled import epoch as _epoch
 from ._compiled import kernels as _kernels
-from ._codes import ACTIVATION_CODES, LOSS_CODES, STATUS_INTERRUPTED
 from ._layout import Layout
 
 # Rows per prediction chunk are chosen so that one chunk's layer outputs take

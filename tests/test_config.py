@@ -67,9 +67,7 @@ def _avx2_built():
 def test_auto_picks_avx2_exactly_when_built_and_supported():
     done = _kernels_kind(None)
     assert done.returncode == 0, done.stderr
-    expected = (
-        "avx2" if _avx2_built() and _compiled._cpu_has_avx2_fma() else "generic"
-    )
+    expected = "avx2" if _avx2_built() and _compiled._cpu_has_avx2_fma() else "generic"
     assert done.stdout.strip() == expected
 
 

@@ -160,7 +160,9 @@ def test_epoch_matches_baseline_every_loss(
 
 @pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
 @pytest.mark.parametrize("hidden_activation", ["relu", "tanh"], indirect=True)
-def test_wide_layers_on_two_threads_match_baseline(hidden_activation, output_case, dtype):
+def test_wide_layers_on_two_threads_match_baseline(
+    hidden_activation, output_case, dtype
+):
     # A batch narrower than its layer (40 rows, 300 units) on two threads:
     # the forward GEMM is split by column blocks, not by rows.
     X, Y, sample_weight, network, perm = make_problem(
@@ -172,7 +174,9 @@ def test_wide_layers_on_two_threads_match_baseline(hidden_activation, output_cas
     order = perm.astype(np.intp)
     tol = TOLERANCE[np.dtype(dtype)]
     for _ in range(2):
-        loss_sum = engine.train_epoch(inputs, Y, sample_weight, order, 40, ALPHA, optimizer)
+        loss_sum = engine.train_epoch(
+            inputs, Y, sample_weight, order, 40, ALPHA, optimizer
+        )
         expected = train_epoch(
             network, baseline_optimizer, X, Y, ALPHA, 40, order, sample_weight
         )
@@ -325,11 +329,13 @@ def test_lbfgs_evaluation_in_row_ranges_equals_one_pass(monkeypatch, sparse, wei
     intercepts = [rng.randn(5), rng.randn(2)]
 
     def evaluate():
-        engine = _engine.Engine(units, "tanh", "identity", "squared_error",
-                                np.float64, coefs, intercepts, 1)
+        engine = _engine.Engine(
+            units, "tanh", "identity", "squared_error", np.float64, coefs, intercepts, 1
+        )
         x = engine.params.copy()
-        return engine.loss_and_grad(x, _engine.kernel_inputs(X, np.float64), Y,
-                                    sample_weight, 0.3)
+        return engine.loss_and_grad(
+            x, _engine.kernel_inputs(X, np.float64), Y, sample_weight, 0.3
+        )
 
     whole_value, whole_grad = evaluate()
     monkeypatch.setattr(_engine, "_LBFGS_CHUNK_VALUES", 7)  # -> 1024-row ranges

@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
+from fastmlp._codes import ACTIVATION_CODES, LOSS_CODES, SOLVER_CODES
 from fastmlp._compiled import epoch as _epoch
 from fastmlp._compiled import kernels as _kernels
-from fastmlp._codes import ACTIVATION_CODES, LOSS_CODES, SOLVER_CODES
 from fastmlp._layout import Layout
 from fastmlp.numpy_baseline import ACTIVATIONS, LOSSES, SGD, Adam, ParamLayout
 from fastmlp.numpy_baseline import Network as BaselineNetwork

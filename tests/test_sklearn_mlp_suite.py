@@ -30,10 +30,10 @@ def _load_upstream():
     module = types.ModuleType("upstream_test_mlp")
     module.__file__ = spec.origin
     with (
-        mock.patch.object(sklearn.neural_network, "MLPClassifier",
-                          fastmlp.MLPClassifier),
-        mock.patch.object(sklearn.neural_network, "MLPRegressor",
-                          fastmlp.MLPRegressor),
+        mock.patch.object(
+            sklearn.neural_network, "MLPClassifier", fastmlp.MLPClassifier
+        ),
+        mock.patch.object(sklearn.neural_network, "MLPRegressor", fastmlp.MLPRegressor),
     ):
         exec(compile(source, spec.origin, "exec"), module.__dict__)
     assert module.MLPClassifier is fastmlp.MLPClassifier
@@ -42,9 +42,7 @@ def _load_upstream():
 
 
 _upstream = _load_upstream()
-UPSTREAM_TESTS = sorted(
-    name for name in vars(_upstream) if name.startswith("test_")
-)
+UPSTREAM_TESTS = sorted(name for name in vars(_upstream) if name.startswith("test_"))
 for _name in UPSTREAM_TESTS:
     if _name not in DESELECTED:
         globals()[_name] = getattr(_upstream, _name)
