@@ -10,6 +10,7 @@ stopping, warnings. Each epoch itself is one call into C (`Engine`).
 import operator
 import warnings
 from abc import ABC, abstractmethod
+from itertools import chain, repeat
 from numbers import Integral, Real
 
 import numpy as np
@@ -32,6 +33,8 @@ from ._engine import Engine, Network, kernel_inputs, n_samples_of
 from ._layout import Layout
 from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._threads import blas_single_threaded, effective_n_threads
+
+_BASE = operator.attrgetter("base")
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -172,11 +175,15 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         truth and a fresh buffer is packed from them.
         """
         params = getattr(self, "_params", None)
+        if params is not None:
+            # C-level iteration: this check runs on every single-row predict.
+            try:
+                bases = map(_BASE, chain(self.coefs_, self.intercepts_))
+                if all(map(operator.is_, bases, repeat(params))):
+                    return params
+            except AttributeError:
+                pass  # a list or other non-array was assigned: re-pack
         arrays = list(self.coefs_) + list(self.intercepts_)
-        if params is not None and all(
-            isinstance(a, np.ndarray) and a.base is params for a in arrays
-        ):
-            return params
         dtype = np.result_type(*[np.asarray(a).dtype for a in arrays])
         if dtype not in (np.float32, np.float64):
             dtype = np.float64

@@ -49,8 +49,12 @@ cdef inline void _gather_rows(const floating *X, Py_ssize_t n_features,
                               const Py_ssize_t *rows, Py_ssize_t n_rows,
                               floating *out, int n_threads) noexcept nogil:
     cdef Py_ssize_t r
-    for r in prange(n_rows, schedule='static', num_threads=n_threads,
-                    use_threads_if=n_threads > 1 and n_rows * n_features > 65536):
+    if n_threads == 1 or n_rows * n_features <= 65536:
+        for r in range(n_rows):
+            memcpy(out + r * n_features, X + rows[r] * n_features,
+                   n_features * sizeof(floating))
+        return
+    for r in prange(n_rows, schedule='static', num_threads=n_threads):
         memcpy(out + r * n_features, X + rows[r] * n_features,
                n_features * sizeof(floating))
 

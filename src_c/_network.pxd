@@ -17,7 +17,10 @@
 # runs in the same thread on the same block while it is still in cache. Two
 # thread pools (OpenMP's and BLAS's) taking turns on the same cores spin
 # against each other; measured on 2 cores that made an epoch ten times
-# slower. Below PARALLEL_MIN_MACS a product runs on one thread. Every output
+# slower. Below PARALLEL_MIN_MACS a product runs on one thread, calling its
+# loop directly: a prange whose if-clause is false still makes libgomp start
+# a one-thread team, with futex system calls (measured: 2 of the 3 us of a
+# single-row 8 -> 100 -> 1 predict). Every output
 # element is written by a single thread and reductions run in a fixed order,
 # so a given thread count always gives the same bits.
 #
@@ -191,6 +194,18 @@ cdef inline void _sparse_forward(const Network *net, const Batch *batch,
             bias_activate_row(act, z, b, fan_out)
 
 
+cdef inline void _forward_rows(
+    const floating *A, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t fan_in,
+    const floating *W, const floating *b, Py_ssize_t fan_out, floating *Z, int act,
+) noexcept nogil:
+    """Rows r0 .. r1 - 1 of Z = act(A @ W + b)."""
+    cdef Py_ssize_t r
+    product_nn(A + r0 * fan_in, r1 - r0, fan_in, W, fan_out, Z + r0 * fan_out)
+    if act != ACT_NONE:
+        for r in range(r0, r1):
+            bias_activate_row(act, Z + r * fan_out, b, fan_out)
+
+
 cdef inline bint _split_columns(Py_ssize_t n_blocks, Py_ssize_t n,
                                 Py_ssize_t fan_in, Py_ssize_t fan_out,
                                 int act) noexcept nogil:
@@ -261,15 +276,12 @@ cdef inline void forward(const Network *net, const floating *params,
             _forward_column_blocks(a_prev, n, fan_in, W, b, fan_out, Z, act,
                                    n_blocks)
             continue
-        for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads,
-                          use_threads_if=n_blocks > 1):
-            r0 = blk * n // n_blocks
-            r1 = (blk + 1) * n // n_blocks
-            product_nn(a_prev + r0 * fan_in, r1 - r0, fan_in, W, fan_out,
-                       Z + r0 * fan_out)
-            if act != ACT_NONE:
-                for r in range(r0, r1):
-                    bias_activate_row(act, Z + r * fan_out, b, fan_out)
+        if n_blocks == 1:
+            _forward_rows(a_prev, 0, n, fan_in, W, b, fan_out, Z, act)
+            continue
+        for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads):
+            _forward_rows(a_prev, blk * n // n_blocks, (blk + 1) * n // n_blocks,
+                          fan_in, W, b, fan_out, Z, act)
 
 
 cdef inline void finish_output(const Network *net, const floating *params,
@@ -279,8 +291,11 @@ cdef inline void finish_output(const Network *net, const floating *params,
     cdef Py_ssize_t n_out = net.units[net.n_layers]
     cdef const floating *b = params + net.intercept_off[net.n_layers - 1]
     cdef floating *Z = acts + net.act_off[net.n_layers]
-    for r in prange(n, schedule='static', num_threads=net.n_threads,
-                    use_threads_if=_parallel(net, n * n_out)):
+    if not _parallel(net, n * n_out):
+        for r in range(n):
+            bias_activate_row(net.out_act, Z + r * n_out, b, n_out)
+        return
+    for r in prange(n, schedule='static', num_threads=net.n_threads):
         bias_activate_row(net.out_act, Z + r * n_out, b, n_out)
 
 
@@ -306,16 +321,28 @@ cdef inline double output_loss_delta(
     cdef double total = 0
     if deltas != NULL:
         D = deltas + net.act_off[net.n_layers]
-    for r in prange(n, schedule='static', num_threads=net.n_threads,
-                    use_threads_if=_parallel(net, n * n_out * 8)):
-        s = sample_of(batch, r)
-        sw = sample_weight[s] if sample_weight != NULL else 1
-        row_loss[r] = output_loss_delta_row(
-            net.out_act, net.loss, Z + r * n_out, b, Y + s * n_out, sw, n_out, eps,
-            (D + r * n_out) if D != NULL else NULL)
+    if not _parallel(net, n * n_out * 8):
+        for r in range(n):
+            total += _row_loss_delta(net, batch, r, Z, b, Y, sample_weight, eps, D)
+        return total
+    for r in prange(n, schedule='static', num_threads=net.n_threads):
+        row_loss[r] = _row_loss_delta(net, batch, r, Z, b, Y, sample_weight, eps, D)
     for r in range(n):
         total += row_loss[r]
     return total
+
+
+cdef inline double _row_loss_delta(
+    const Network *net, const Batch *batch, Py_ssize_t r, floating *Z,
+    const floating *b, const floating *Y, const floating *sample_weight,
+    floating eps, floating *D,
+) noexcept nogil:
+    cdef Py_ssize_t n_out = net.units[net.n_layers]
+    cdef Py_ssize_t s = sample_of(batch, r)
+    cdef floating sw = sample_weight[s] if sample_weight != NULL else 1
+    return output_loss_delta_row(
+        net.out_act, net.loss, Z + r * n_out, b, Y + s * n_out, sw, n_out, eps,
+        (D + r * n_out) if D != NULL else NULL)
 
 
 cdef inline double batch_data_loss(const Network *net, double loss_sum,
@@ -346,18 +373,27 @@ cdef inline void _column_sums(const Network *net, const floating *D, Py_ssize_t 
     cdef const floating *row
     if _parallel(net, n * width) and width >= net.n_threads:
         n_blocks = net.n_threads
-    for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads,
-                      use_threads_if=n_blocks > 1):
-        j0 = blk * width // n_blocks
-        j1 = (blk + 1) * width // n_blocks
+    if n_blocks == 1:
+        _sum_columns(D, n, width, 0, width, scale, out, acc)
+        return
+    for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads):
+        _sum_columns(D, n, width, blk * width // n_blocks,
+                     (blk + 1) * width // n_blocks, scale, out, acc)
+
+
+cdef inline void _sum_columns(const floating *D, Py_ssize_t n, Py_ssize_t width,
+                              Py_ssize_t j0, Py_ssize_t j1, double scale,
+                              floating *out, double *acc) noexcept nogil:
+    cdef Py_ssize_t r, j
+    cdef const floating *row
+    for j in range(j0, j1):
+        acc[j] = 0
+    for r in range(n):
+        row = D + r * width
         for j in range(j0, j1):
-            acc[j] = 0
-        for r in range(n):
-            row = D + r * width
-            for j in range(j0, j1):
-                acc[j] += row[j]
-        for j in range(j0, j1):
-            out[j] = <floating> (acc[j] * scale)
+            acc[j] += row[j]
+    for j in range(j0, j1):
+        out[j] = <floating> (acc[j] * scale)
 
 
 cdef inline void _sparse_coef_grad(const Network *net, const Batch *batch,
@@ -426,12 +462,15 @@ cdef inline void backward(const Network *net, const floating *params,
             # A_prev): each element is one thread's full sum over the batch.
             G = grads + net.coef_off[i]
             n_blocks = _n_blocks(net, fan_in, n * fan_in * fan_out)
-            for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads,
-                              use_threads_if=n_blocks > 1):
-                k0 = blk * fan_in // n_blocks
-                k1 = (blk + 1) * fan_in // n_blocks
-                product_tn(a_prev + k0, fan_in, n, k1 - k0, D, fan_out,
-                           <floating> scale, G + k0 * fan_out)
+            if n_blocks == 1:
+                product_tn(a_prev, fan_in, n, fan_in, D, fan_out, <floating> scale, G)
+            else:
+                for blk in prange(n_blocks, schedule='static',
+                                  num_threads=net.n_threads):
+                    k0 = blk * fan_in // n_blocks
+                    k1 = (blk + 1) * fan_in // n_blocks
+                    product_tn(a_prev + k0, fan_in, n, k1 - k0, D, fan_out,
+                               <floating> scale, G + k0 * fan_out)
         _column_sums(net, D, n, fan_out, scale, grads + net.intercept_off[i], acc)
         if i == 0:
             break
@@ -439,12 +478,22 @@ cdef inline void backward(const Network *net, const floating *params,
         D_prev = deltas + net.act_off[i]
         A = acts + net.act_off[i]
         n_blocks = _n_blocks(net, n, n * fan_in * fan_out)
-        for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads,
-                          use_threads_if=n_blocks > 1):
-            r0 = blk * n // n_blocks
-            r1 = (blk + 1) * n // n_blocks
-            product_nt(D + r0 * fan_out, r1 - r0, fan_out, W, fan_in,
-                       D_prev + r0 * fan_in)
-            for r in range(r0, r1):
-                multiply_derivative_row(net.hidden_act, D_prev + r * fan_in,
-                                        A + r * fan_in, fan_in)
+        if n_blocks == 1:
+            _delta_rows(net, D, 0, n, fan_out, W, fan_in, A, D_prev)
+            continue
+        for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads):
+            _delta_rows(net, D, blk * n // n_blocks, (blk + 1) * n // n_blocks,
+                        fan_out, W, fan_in, A, D_prev)
+
+
+cdef inline void _delta_rows(
+    const Network *net, const floating *D, Py_ssize_t r0, Py_ssize_t r1,
+    Py_ssize_t fan_out, const floating *W, Py_ssize_t fan_in, const floating *A,
+    floating *D_prev,
+) noexcept nogil:
+    """Rows r0 .. r1 - 1 of D_prev = (D @ W.T) * act'(A)."""
+    cdef Py_ssize_t r
+    product_nt(D + r0 * fan_out, r1 - r0, fan_out, W, fan_in, D_prev + r0 * fan_in)
+    for r in range(r0, r1):
+        multiply_derivative_row(net.hidden_act, D_prev + r * fan_in, A + r * fan_in,
+                                fan_in)

@@ -70,6 +70,29 @@ cdef inline void _step_range(
             params[j] = params[j] + (-lr * s1[j] / (_sqrt(s2[j]) + epsilon))
 
 
+cdef inline void _step_chunk(
+    int solver, floating *params, floating *grads, floating *s1, floating *s2,
+    Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t n_coef, Py_ssize_t n_zero,
+    double l2, double lr, double momentum, bint nesterov, double beta_1,
+    double beta_2, double epsilon, double *partial,
+) noexcept nogil:
+    """Update params[lo:hi]; store the chunk's sum of squared coefs."""
+    cdef Py_ssize_t j
+    if lo < n_coef:
+        _step_range(solver, params, grads, s1, s2, lo, min(hi, n_coef),
+                    <floating> l2, <floating> lr, <floating> momentum, nesterov,
+                    <floating> beta_1, <floating> beta_2, <floating> epsilon)
+        partial[0] = sum_squares(params + lo, min(hi, n_coef) - lo)
+    else:
+        partial[0] = 0
+    if hi > n_coef:
+        _step_range(solver, params, grads, s1, s2, max(lo, n_coef), hi, 0,
+                    <floating> lr, <floating> momentum, nesterov,
+                    <floating> beta_1, <floating> beta_2, <floating> epsilon)
+    for j in range(lo, min(hi, n_zero)):
+        grads[j] = 0
+
+
 cdef inline double optimizer_step(
     int solver, floating *params, floating *grads, floating *s1, floating *s2,
     Py_ssize_t n_params, Py_ssize_t n_coef, Py_ssize_t n_zero, double l2,
@@ -83,31 +106,21 @@ cdef inline double optimizer_step(
     the step size already bias-corrected for adam. `partials` holds n_threads
     doubles.
     """
-    cdef Py_ssize_t c, lo, hi, j
+    cdef Py_ssize_t c
     cdef Py_ssize_t n_chunks = n_params // STEP_MIN_CHUNK
     cdef double total = 0
     if n_chunks > n_threads:
         n_chunks = n_threads
     if n_chunks < 1:
         n_chunks = 1
-    for c in prange(n_chunks, schedule='static', num_threads=n_threads,
-                    use_threads_if=n_chunks > 1):
-        lo = c * n_params // n_chunks
-        hi = (c + 1) * n_params // n_chunks
-        if lo < n_coef:
-            _step_range(solver, params, grads, s1, s2, lo, min(hi, n_coef),
-                        <floating> l2, <floating> lr, <floating> momentum,
-                        nesterov, <floating> beta_1, <floating> beta_2,
-                        <floating> epsilon)
-            partials[c] = sum_squares(params + lo, min(hi, n_coef) - lo)
-        else:
-            partials[c] = 0
-        if hi > n_coef:
-            _step_range(solver, params, grads, s1, s2, max(lo, n_coef), hi,
-                        0, <floating> lr, <floating> momentum, nesterov,
-                        <floating> beta_1, <floating> beta_2, <floating> epsilon)
-        for j in range(lo, min(hi, n_zero)):
-            grads[j] = 0
+    if n_chunks == 1:
+        _step_chunk(solver, params, grads, s1, s2, 0, n_params, n_coef, n_zero,
+                    l2, lr, momentum, nesterov, beta_1, beta_2, epsilon, partials)
+        return partials[0]
+    for c in prange(n_chunks, schedule='static', num_threads=n_threads):
+        _step_chunk(solver, params, grads, s1, s2, c * n_params // n_chunks,
+                    (c + 1) * n_params // n_chunks, n_coef, n_zero, l2, lr,
+                    momentum, nesterov, beta_1, beta_2, epsilon, partials + c)
     for c in range(n_chunks):
         total += partials[c]
     return total
