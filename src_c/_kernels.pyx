@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Full-batch kernels: prediction, L-BFGS loss and gradient, single layers.
 
-`predict` walks the rows in chunks small enough for every layer's outputs to
-stay in cache, all in one call that releases the GIL; it allocates nothing
-shared, so concurrent predictions on one model are safe. `loss_and_grad` is
-the function L-BFGS minimises: one forward, fused output/loss and backward
-pass over all rows, with the L2 term added at the end. The single-layer
+`predict` and `loss_and_grad` both cut the rows into chunks small enough for
+every layer's outputs to stay in cache, and give each thread whole chunks
+with its own workspace (no barrier per layer); each is one call that
+releases the GIL and allocates nothing shared, so concurrent calls on one
+model are safe. `loss_and_grad` is the function L-BFGS minimises: forward,
+fused output/loss and backward pass per chunk, gradients summed per thread
+and then in thread order, the L2 term added at the end. The single-layer
 wrappers exist so tests can check each fused kernel against the NumPy
 baseline.
 """
