@@ -11,8 +11,9 @@
 # a layer's block holds `n_rows * units[l]` values, row-major.
 #
 # Threads: the caller limits BLAS to one thread for the whole fit, and each
-# dense product is split into row blocks, one OpenMP thread calling a
-# single-threaded GEMM per block (the k-means pattern). The elementwise work
+# dense product is split into row blocks (column blocks for a forward product
+# whose batch is narrower than its layer, see _split_columns), one OpenMP
+# thread calling a single-threaded GEMM per block (the k-means pattern). The elementwise work
 # that follows a product -- bias + activation, or the activation derivative --
 # runs in the same thread on the same block while it is still in cache. Two
 # thread pools (OpenMP's and BLAS's) taking turns on the same cores spin
