@@ -31,6 +31,10 @@ _LBFGS_MIN_CHUNK = 1024
 # deltas (this many values each) fit in a core's L2 cache.
 _LBFGS_THREAD_CHUNK_VALUES = 16384
 _LBFGS_GEMM_MIN_ROWS = 256
+# Networks with up to this many parameters train each batch split by rows
+# between threads (one parallel region per batch) instead of splitting each
+# product: their products are too small to split well.
+_SPLIT_BATCH_MAX_PARAMS = 1 << 16
 # Widths up to this are "narrow": src_c/_network.pxd computes such products
 # with plain loops instead of GEMM (its NARROW).
 _NARROW = 16
@@ -192,15 +196,26 @@ class Engine(Network):
             return
         layout = self.layout
         self._batch_size = batch_size
+        # Small dense networks split each batch by rows between threads,
+        # each with its own workspace block (see _epoch.train_epoch).
+        split = (
+            self.n_threads > 1
+            and not is_sparse
+            and layout.n_params <= _SPLIT_BATCH_MAX_PARAMS
+        )
+        n_blocks = self.n_threads if split else 1
         self._act_off, size = layout.activation_offsets(batch_size)
-        self._acts = np.empty(size, dtype=self.dtype)
-        self._deltas = np.empty(size, dtype=self.dtype)
+        self._acts = np.empty(n_blocks * size, dtype=self.dtype)
+        self._deltas = np.empty(n_blocks * size, dtype=self.dtype)
         self._batch_buffer = np.empty(
             0 if is_sparse else batch_size * n_features, dtype=self.dtype
         )
-        self._row_loss = np.empty(batch_size, dtype=np.float64)
+        self._row_loss = np.empty(n_blocks * batch_size, dtype=np.float64)
         self._scratch = np.empty(
-            max(layout.layer_units) + self.n_threads, dtype=np.float64
+            n_blocks * max(layout.layer_units) + 2 * self.n_threads, dtype=np.float64
+        )
+        self._thread_grads = np.empty(
+            (self.n_threads - 1) * layout.n_params if split else 0, dtype=self.dtype
         )
 
     def train_epoch(
@@ -228,6 +243,7 @@ class Engine(Network):
             self._deltas,
             self._row_loss,
             self._scratch,
+            self._thread_grads,
             layout.units,
             layout.coef_off,
             layout.intercept_off,

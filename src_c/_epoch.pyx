@@ -9,6 +9,12 @@ workspace comes in from the engine, which allocates it once per fit. The
 random order comes from Python (the same draws scikit-learn makes); this
 module never draws a random number.
 
+Threads: a large network splits each product of a batch between threads
+(src_c/_network.pxd); a small one (the engine decides, by parameter count)
+splits the batch itself by rows, each thread running the whole forward and
+backward pass on its rows, and the per-thread gradients are added in thread
+order before the optimizer step.
+
 Between batches the GIL is taken briefly, every SIGNAL_CHECK_WORK
 multiply-adds, to let Ctrl-C through; the epoch then stops with
 STATUS_INTERRUPTED and the parameters as left by the last finished batch.
@@ -33,6 +39,8 @@ cdef enum:
     STATUS_INTERRUPTED = 1
     # About a few milliseconds of arithmetic between two looks at Ctrl-C.
     SIGNAL_CHECK_WORK = 16777216
+    # A batch is split between threads only if each gets this many rows.
+    SPLIT_MIN_ROWS = 8
 
 
 cdef int _interrupt_pending() noexcept with gil:
@@ -59,6 +67,58 @@ cdef inline void _gather_rows(const floating *X, Py_ssize_t n_features,
                n_features * sizeof(floating))
 
 
+cdef double _split_batch_loss_grad(
+    const Network *net, const floating *params, const Batch *batch,
+    Py_ssize_t n_features, const floating *Y, const floating *sw, floating eps,
+    double scale, floating *acts, floating *deltas, Py_ssize_t act_size,
+    floating *grads, floating *thread_grads, Py_ssize_t n_params,
+    double *row_loss, Py_ssize_t batch_size, double *acc, Py_ssize_t widest,
+    double *thread_loss,
+) noexcept nogil:
+    """Loss sum and gradient of one batch, its rows split between threads.
+
+    For a small network the products of one batch are too small to split
+    well: most passes ran on one thread and each split one cost a barrier.
+    Here every thread runs forward, output and backward on its own block of
+    rows, in one parallel region, into its own workspace and gradient
+    (thread 0 into `grads`); the gradients are then added in thread order.
+    The loss terms are summed per thread, then in thread order.
+    """
+    cdef Network net_one = net[0]
+    cdef Batch sub
+    cdef Py_ssize_t t, i, r0
+    cdef Py_ssize_t n = batch.n_rows
+    cdef int n_threads = net.n_threads
+    cdef floating *g
+    cdef floating *total
+    cdef double loss_sum = 0
+    net_one.n_threads = 1
+    for t in prange(n_threads, schedule='static', num_threads=n_threads):
+        r0 = t * n // n_threads
+        sub = batch[0]
+        sub.n_rows = (t + 1) * n // n_threads - r0
+        if batch.rows != NULL:
+            sub.rows = batch.rows + r0
+        else:
+            sub.row_start = batch.row_start + r0
+        if batch.dense != NULL:
+            sub.dense = <const floating *> batch.dense + r0 * n_features
+        g = grads if t == 0 else thread_grads + (t - 1) * n_params
+        forward(&net_one, params, &sub, acts + t * act_size)
+        thread_loss[t] = output_loss_delta(
+            &net_one, params, &sub, Y, sw, eps, acts + t * act_size,
+            deltas + t * act_size, row_loss + t * batch_size)
+        backward(&net_one, params, &sub, acts + t * act_size, deltas + t * act_size,
+                 g, scale, acc + t * widest)
+    for t in range(1, n_threads):
+        total = thread_grads + (t - 1) * n_params
+        for i in range(n_params):
+            grads[i] = grads[i] + total[i]
+    for t in range(n_threads):
+        loss_sum += thread_loss[t]
+    return loss_sum
+
+
 def train_epoch(
     floating[::1] params,                  # INOUT flat parameters
     floating[::1] grads,                   # scratch, flat layout
@@ -75,7 +135,9 @@ def train_epoch(
     floating[::1] acts,                    # scratch: layer outputs
     floating[::1] deltas,                  # scratch: layer deltas
     double[::1] row_loss,                  # scratch: batch_size
-    double[::1] scratch,                   # scratch: widest layer + n_threads
+    double[::1] scratch,                   # scratch: widest layer + 2 n_threads
+    floating[::1] thread_grads,            # scratch: (n_threads - 1) x n_params
+                                           # for split batches; empty: no split
     const Py_ssize_t[::1] units,
     const Py_ssize_t[::1] coef_off,
     const Py_ssize_t[::1] intercept_off,
@@ -88,6 +150,10 @@ def train_epoch(
     """Run one epoch; return (status, sum of batch_loss * batch_len, adam_t, lr).
 
     `lr` is the last step size used (adam's bias-corrected one).
+
+    With `thread_grads` given, each batch is split by rows between the
+    threads (see _split_batch_loss_grad) and acts, deltas, row_loss and the
+    widest-layer part of scratch hold one block per thread.
     """
     cdef Network net
     cdef Batch batch
@@ -107,6 +173,10 @@ def train_epoch(
     cdef Py_ssize_t work = 0, work_per_row = n_params
     cdef const floating *sw = &sample_weight[0] if has_weight else NULL
     cdef double *partials
+    cdef double *thread_loss
+    cdef bint split = thread_grads.shape[0] > 0
+    cdef Py_ssize_t n_blocks = n_threads if split else 1
+    cdef Py_ssize_t act_size
     cdef double sw_sum, batch_loss, coef_sq, lr = learning_rate
     cdef double loss_total = 0
     cdef int status = STATUS_OK
@@ -114,7 +184,19 @@ def train_epoch(
 
     for i in range(n_layers + 1):
         widest = max(widest, units[i])
-    partials = &scratch[widest]
+    # No batch holds more rows than there are (act_off may be laid out for
+    # that many rows only).
+    batch_size = max(min(batch_size, n_samples), 1)
+    act_size = act_off[n_layers] + batch_size * units[n_layers]
+    if (scratch.shape[0] < n_blocks * widest + 2 * n_threads
+            or acts.shape[0] < n_blocks * act_size
+            or deltas.shape[0] < n_blocks * act_size
+            or row_loss.shape[0] < n_blocks * batch_size
+            or (split and (is_sparse or n_threads < 2
+                           or thread_grads.shape[0] < (n_threads - 1) * n_params))):
+        raise ValueError("train_epoch workspaces do not match the batch split")
+    partials = &scratch[n_blocks * widest]
+    thread_loss = partials + n_threads
     init_network(&net, n_layers, &units[0], &coef_off[0], &intercept_off[0],
                  &act_off[0], hidden_act, out_act, loss, n_threads)
     batch.csr_data = &X_data[0] if is_sparse and X_data.shape[0] > 0 else NULL
@@ -138,16 +220,22 @@ def train_epoch(
             else:
                 batch.dense = &X[start, 0]
 
-            forward(&net, &params[0], &batch, &acts[0])
             sw_sum = batch_weight_sum(&batch, sw)
-            batch_loss = batch_data_loss(
-                &net,
-                output_loss_delta(&net, &params[0], &batch, &Y[0, 0], sw, eps,
-                                  &acts[0], &deltas[0], &row_loss[0]),
-                sw_sum,
-            ) + 0.5 * alpha * coef_sq / sw_sum
-            backward(&net, &params[0], &batch, &acts[0], &deltas[0], &grads[0],
-                     1.0 / sw_sum, &scratch[0])
+            if split and batch.n_rows >= n_threads * SPLIT_MIN_ROWS:
+                batch_loss = _split_batch_loss_grad(
+                    &net, &params[0], &batch, n_features, &Y[0, 0], sw, eps,
+                    1.0 / sw_sum, &acts[0], &deltas[0], act_size, &grads[0],
+                    &thread_grads[0], n_params, &row_loss[0], batch_size,
+                    &scratch[0], widest, thread_loss)
+            else:
+                forward(&net, &params[0], &batch, &acts[0])
+                batch_loss = output_loss_delta(&net, &params[0], &batch, &Y[0, 0],
+                                               sw, eps, &acts[0], &deltas[0],
+                                               &row_loss[0])
+                backward(&net, &params[0], &batch, &acts[0], &deltas[0], &grads[0],
+                         1.0 / sw_sum, &scratch[0])
+            batch_loss = batch_data_loss(&net, batch_loss, sw_sum) + (
+                0.5 * alpha * coef_sq / sw_sum)
             if solver == SOLVER_ADAM:
                 adam_t += 1
                 lr = learning_rate * (1 - beta_2 ** adam_t) ** 0.5 / (1 - beta_1 ** adam_t)

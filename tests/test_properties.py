@@ -441,6 +441,11 @@ def test_train_epoch(problem, optimizer, batch_extra, order_kind, alpha):
     sample_weight = problem["sample_weight"]
     n_features = problem["units"][0]
     buffer_size = 0 if problem["is_sparse"] else batch_rows * n_features
+    # Dense data on two threads: batches split by rows between the threads,
+    # each with its own workspace block (as the engine does for small nets).
+    n_threads = problem["n_threads"]
+    split = n_threads > 1 and not problem["is_sparse"]
+    n_blocks = n_threads if split else 1
 
     status, loss_sum, adam_t, _ = _epoch.train_epoch(
         params,
@@ -452,10 +457,11 @@ def test_train_epoch(problem, optimizer, batch_extra, order_kind, alpha):
         inputs(np.empty(0, dtype) if sample_weight is None else sample_weight),
         inputs(np.empty(0) if rows is None else rows, np.intp),
         guarded.array(buffer_size, dtype),
-        guarded.array(act_size, dtype),
-        guarded.array(act_size, dtype),
-        guarded.array(batch_rows, np.float64),
-        guarded.array(max(problem["units"]) + problem["n_threads"], np.float64),
+        guarded.array(n_blocks * act_size, dtype),
+        guarded.array(n_blocks * act_size, dtype),
+        guarded.array(n_blocks * batch_rows, np.float64),
+        guarded.array(n_blocks * max(problem["units"]) + 2 * n_threads, np.float64),
+        guarded.array((n_threads - 1) * layout.n_params if split else 0, dtype),
         inputs(layout.units),
         inputs(layout.coef_off),
         inputs(layout.intercept_off),
