@@ -41,6 +41,9 @@ cdef enum:
     SIGNAL_CHECK_WORK = 16777216
     # A batch is split between threads only if each gets this many rows.
     SPLIT_MIN_ROWS = 8
+    # Below this many additions the split batch's gradients are summed on
+    # one thread.
+    PARALLEL_REDUCE_MIN = 4096
 
 
 cdef int _interrupt_pending() noexcept with gil:
@@ -67,6 +70,18 @@ cdef inline void _gather_rows(const floating *X, Py_ssize_t n_features,
                n_features * sizeof(floating))
 
 
+cdef inline void _add_thread_grads(floating *grads, const floating *thread_grads,
+                                   Py_ssize_t n_params, int n_threads,
+                                   Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    """grads[lo:hi] += each other thread's gradient, in thread order."""
+    cdef Py_ssize_t t, i
+    cdef const floating *other
+    for t in range(1, n_threads):
+        other = thread_grads + (t - 1) * n_params
+        for i in range(lo, hi):
+            grads[i] = grads[i] + other[i]
+
+
 cdef double _split_batch_loss_grad(
     const Network *net, const floating *params, const Batch *batch,
     Py_ssize_t n_features, const floating *Y, const floating *sw, floating eps,
@@ -90,7 +105,6 @@ cdef double _split_batch_loss_grad(
     cdef Py_ssize_t n = batch.n_rows
     cdef int n_threads = net.n_threads
     cdef floating *g
-    cdef floating *total
     cdef double loss_sum = 0
     net_one.n_threads = 1
     for t in prange(n_threads, schedule='static', num_threads=n_threads):
@@ -110,10 +124,16 @@ cdef double _split_batch_loss_grad(
             deltas + t * act_size, row_loss + t * batch_size)
         backward(&net_one, params, &sub, acts + t * act_size, deltas + t * act_size,
                  g, scale, acc + t * widest)
-    for t in range(1, n_threads):
-        total = thread_grads + (t - 1) * n_params
-        for i in range(n_params):
-            grads[i] = grads[i] + total[i]
+    if (n_threads - 1) * n_params < PARALLEL_REDUCE_MIN:
+        _add_thread_grads(grads, thread_grads, n_params, n_threads, 0, n_params)
+    else:
+        # Each thread adds one slice of every thread's gradient: on many
+        # cores a serial sum of (n_threads - 1) x n_params would outweigh
+        # the split batch itself. Same order per element, so same bits.
+        for t in prange(n_threads, schedule='static', num_threads=n_threads):
+            _add_thread_grads(grads, thread_grads, n_params, n_threads,
+                              t * n_params // n_threads,
+                              (t + 1) * n_params // n_threads)
     for t in range(n_threads):
         loss_sum += thread_loss[t]
     return loss_sum
