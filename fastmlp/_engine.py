@@ -35,9 +35,6 @@ _LBFGS_GEMM_MIN_ROWS = 256
 # between threads (one parallel region per batch) instead of splitting each
 # product: their products are too small to split well.
 _SPLIT_BATCH_MAX_PARAMS = 1 << 16
-# Widths up to this are "narrow": src_c/_network.pxd computes such products
-# with plain loops instead of GEMM (its NARROW).
-_NARROW = 16
 _PREDICT_FEW = {
     np.float32: _kernels.predict_few["float"],
     np.float64: _kernels.predict_few["double"],
@@ -189,6 +186,7 @@ class Engine(Network):
         self.coefs, self.intercepts = self.layout.views(self.params)
         self.grads = np.zeros(self.layout.n_params, dtype=self.dtype)
         self._batch_size = None
+        self._lb = None  # L-BFGS workspaces, allocated on first use
 
     def _allocate(self, batch_size, n_features, is_sparse):
         # loss_and_grad allocates no gather buffer; a dense epoch then needs one.
@@ -313,7 +311,7 @@ class Engine(Network):
 
     def _allocate_lbfgs(self):
         """Per-thread workspaces of one cache-sized chunk of rows."""
-        if getattr(self, "_lb", None) is not None:
+        if self._lb is not None:
             return
         layout = self.layout
         n_threads = self.n_threads
@@ -324,7 +322,7 @@ class Engine(Network):
         # chunks took 9 % longer than 256-row ones). Narrow layers, computed
         # by plain loops, prefer the smaller, cache-resident chunks.
         uses_gemm = any(
-            fan_in > _NARROW and fan_out > 1
+            fan_in > _kernels.NARROW_UNITS and fan_out > 1
             for fan_in, fan_out in zip(units[:-1], units[1:], strict=True)
         )
         chunk_rows = max(

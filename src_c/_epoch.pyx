@@ -25,8 +25,8 @@ from cython.parallel cimport prange
 from libc.string cimport memcpy
 
 from _network cimport (
-    Batch, Network, backward, batch_data_loss, batch_weight_sum, forward,
-    init_network, output_loss_delta,
+    Batch, Network, add_gradients, batch_data_loss, batch_weight_sum, init_network,
+    loss_grad_rows, row_range,
 )
 from _optimizers cimport SOLVER_ADAM, optimizer_step, sum_squares
 
@@ -70,18 +70,6 @@ cdef inline void _gather_rows(const floating *X, Py_ssize_t n_features,
                n_features * sizeof(floating))
 
 
-cdef inline void _add_thread_grads(floating *grads, const floating *thread_grads,
-                                   Py_ssize_t n_params, int n_threads,
-                                   Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    """grads[lo:hi] += each other thread's gradient, in thread order."""
-    cdef Py_ssize_t t, i
-    cdef const floating *other
-    for t in range(1, n_threads):
-        other = thread_grads + (t - 1) * n_params
-        for i in range(lo, hi):
-            grads[i] = grads[i] + other[i]
-
-
 cdef double _split_batch_loss_grad(
     const Network *net, const floating *params, const Batch *batch,
     Py_ssize_t n_features, const floating *Y, const floating *sw, floating eps,
@@ -100,40 +88,29 @@ cdef double _split_batch_loss_grad(
     The loss terms are summed per thread, then in thread order.
     """
     cdef Network net_one = net[0]
-    cdef Batch sub
-    cdef Py_ssize_t t, i, r0
+    cdef Batch part
+    cdef Py_ssize_t t, r0
     cdef Py_ssize_t n = batch.n_rows
     cdef int n_threads = net.n_threads
-    cdef floating *g
     cdef double loss_sum = 0
     net_one.n_threads = 1
     for t in prange(n_threads, schedule='static', num_threads=n_threads):
         r0 = t * n // n_threads
-        sub = batch[0]
-        sub.n_rows = (t + 1) * n // n_threads - r0
-        if batch.rows != NULL:
-            sub.rows = batch.rows + r0
-        else:
-            sub.row_start = batch.row_start + r0
-        if batch.dense != NULL:
-            sub.dense = <const floating *> batch.dense + r0 * n_features
-        g = grads if t == 0 else thread_grads + (t - 1) * n_params
-        forward(&net_one, params, &sub, acts + t * act_size)
-        thread_loss[t] = output_loss_delta(
-            &net_one, params, &sub, Y, sw, eps, acts + t * act_size,
-            deltas + t * act_size, row_loss + t * batch_size)
-        backward(&net_one, params, &sub, acts + t * act_size, deltas + t * act_size,
-                 g, scale, acc + t * widest)
+        part = row_range(batch, r0, (t + 1) * n // n_threads - r0,
+                         n_features * sizeof(floating))
+        thread_loss[t] = loss_grad_rows(
+            &net_one, params, &part, Y, sw, eps, scale, acts + t * act_size,
+            deltas + t * act_size, grads if t == 0 else thread_grads + (t - 1) * n_params,
+            row_loss + t * batch_size, acc + t * widest)
     if (n_threads - 1) * n_params < PARALLEL_REDUCE_MIN:
-        _add_thread_grads(grads, thread_grads, n_params, n_threads, 0, n_params)
+        add_gradients(grads, thread_grads, n_threads - 1, n_params, 0, n_params)
     else:
         # Each thread adds one slice of every thread's gradient: on many
         # cores a serial sum of (n_threads - 1) x n_params would outweigh
         # the split batch itself. Same order per element, so same bits.
         for t in prange(n_threads, schedule='static', num_threads=n_threads):
-            _add_thread_grads(grads, thread_grads, n_params, n_threads,
-                              t * n_params // n_threads,
-                              (t + 1) * n_params // n_threads)
+            add_gradients(grads, thread_grads, n_threads - 1, n_params,
+                          t * n_params // n_threads, (t + 1) * n_params // n_threads)
     for t in range(n_threads):
         loss_sum += thread_loss[t]
     return loss_sum
@@ -248,12 +225,9 @@ def train_epoch(
                     &thread_grads[0], n_params, &row_loss[0], batch_size,
                     &scratch[0], widest, thread_loss)
             else:
-                forward(&net, &params[0], &batch, &acts[0])
-                batch_loss = output_loss_delta(&net, &params[0], &batch, &Y[0, 0],
-                                               sw, eps, &acts[0], &deltas[0],
-                                               &row_loss[0])
-                backward(&net, &params[0], &batch, &acts[0], &deltas[0], &grads[0],
-                         1.0 / sw_sum, &scratch[0])
+                batch_loss = loss_grad_rows(
+                    &net, &params[0], &batch, &Y[0, 0], sw, eps, 1.0 / sw_sum,
+                    &acts[0], &deltas[0], &grads[0], &row_loss[0], &scratch[0])
             batch_loss = batch_data_loss(&net, batch_loss, sw_sum) + (
                 0.5 * alpha * coef_sq / sw_sum)
             if solver == SOLVER_ADAM:

@@ -23,10 +23,15 @@ from _activations cimport bias_activate_row, multiply_derivative_row
 from _blas cimport gemm_rm
 from _losses cimport output_loss_delta_row
 from _network cimport (
-    Batch, Network, backward, batch_data_loss, batch_weight_sum, finish_output,
-    forward, init_network, output_loss_delta,
+    NARROW, Batch, Network, add_gradients, batch_data_loss, batch_weight_sum,
+    finish_output, forward, init_network, loss_grad_rows, row_range,
 )
 from _optimizers cimport sum_squares
+
+
+# Widths up to this are computed by plain loops, not GEMM (_network.pxd); the
+# engine sizes L-BFGS chunks by it.
+NARROW_UNITS = NARROW
 
 
 cdef void _init_network(Network *net, const Py_ssize_t[::1] units,
@@ -63,19 +68,18 @@ cdef void _predict_chunks(const Network *net, const floating *params,
                           Py_ssize_t chunk_rows, floating *acts,
                           floating *out) noexcept nogil:
     """Output activations of chunks c0 .. c1 - 1 of the rows, into `out`."""
-    cdef Batch chunk = whole[0]
+    cdef Batch chunk
     cdef Py_ssize_t c, i
     cdef Py_ssize_t n_out = net.units[net.n_layers]
     cdef const floating *Z = acts + net.act_off[net.n_layers]
     for c in range(c0, c1):
-        chunk.row_start = c * chunk_rows
-        chunk.n_rows = min(chunk_rows, whole.n_rows - chunk.row_start)
-        if whole.dense != NULL:
-            chunk.dense = <const floating *> whole.dense + chunk.row_start * net.units[0]
+        chunk = row_range(whole, c * chunk_rows,
+                          min(chunk_rows, whole.n_rows - c * chunk_rows),
+                          net.units[0] * sizeof(floating))
         forward(net, params, &chunk, acts)
         finish_output(net, params, chunk.n_rows, acts)
         for i in range(chunk.n_rows * n_out):
-            out[chunk.row_start * n_out + i] = Z[i]
+            out[c * chunk_rows * n_out + i] = Z[i]
 
 
 def predict(
@@ -232,25 +236,21 @@ cdef void _chunks_loss_grad(
     total_grad, which must hold zeros on entry; the weighted loss sum goes to
     loss_out.
     """
-    cdef Batch chunk = whole[0]
-    cdef Py_ssize_t c, i, end = whole.row_start + whole.n_rows
+    cdef Batch chunk
+    cdef Py_ssize_t c
     cdef Py_ssize_t n_params = net.intercept_off[net.n_layers - 1] + net.units[net.n_layers]
     cdef Py_ssize_t n_first = net.units[0] * net.units[1]
     cdef double loss_sum = 0
     for c in range(c0, c1):
-        chunk.row_start = whole.row_start + c * chunk_rows
-        chunk.n_rows = min(chunk_rows, end - chunk.row_start)
-        if whole.dense != NULL:
-            chunk.dense = <const floating *> whole.dense + c * chunk_rows * net.units[0]
-        else:
+        chunk = row_range(whole, c * chunk_rows,
+                          min(chunk_rows, whole.n_rows - c * chunk_rows),
+                          net.units[0] * sizeof(floating))
+        if whole.dense == NULL:
             # The sparse first-layer gradient adds into zeros.
             memset(chunk_grad, 0, n_first * sizeof(floating))
-        forward(net, params, &chunk, acts)
-        loss_sum += output_loss_delta(net, params, &chunk, Y, sw, eps, acts,
-                                      deltas, row_loss)
-        backward(net, params, &chunk, acts, deltas, chunk_grad, scale, acc)
-        for i in range(n_params):
-            total_grad[i] = total_grad[i] + chunk_grad[i]
+        loss_sum += loss_grad_rows(net, params, &chunk, Y, sw, eps, scale, acts,
+                                   deltas, chunk_grad, row_loss, acc)
+        add_gradients(total_grad, chunk_grad, 1, n_params, 0, n_params)
     loss_out[0] = loss_sum
 
 
@@ -353,10 +353,9 @@ def loss_and_grad(
                                   &thread_grads[t * n_params], total,
                                   &row_loss[t * chunk_rows], &scratch[t * widest],
                                   &thread_loss[t])
-            for t in range(1, n_used):
-                total = &thread_grads[(n_used - 1 + t) * n_params]
-                for i in range(n_params):
-                    grads[i] = grads[i] + total[i]
+            # The n_used - 1 other sums lie after the chunk-gradient blocks.
+            add_gradients(&grads[0], &thread_grads[n_used * n_params], n_used - 1,
+                          n_params, 0, n_params)
         for t in range(n_used):
             value += thread_loss[t]
         value = batch_data_loss(&net, value, sw_sum)

@@ -498,3 +498,62 @@ cdef inline void _delta_rows(
     for r in range(r0, r1):
         multiply_derivative_row(net.hidden_act, D_prev + r * fan_in, A + r * fan_in,
                                 fan_in)
+
+
+# ------------------------------------------------ batches split between threads
+#
+# L-BFGS evaluations (row chunks per thread) and small-network epochs (a batch
+# split by rows) both run whole passes on parts of a batch, each thread into
+# its own workspace and gradient, and then add the gradients in thread order.
+
+
+cdef inline Batch row_range(const Batch *batch, Py_ssize_t r0, Py_ssize_t n_rows,
+                            Py_ssize_t row_bytes) noexcept nogil:
+    """Rows r0 .. r0 + n_rows - 1 of `batch` as a batch of their own.
+
+    `row_bytes` is the size of one dense input row (unused for sparse input).
+    """
+    cdef Batch part = batch[0]
+    part.n_rows = n_rows
+    if batch.rows != NULL:
+        part.rows = batch.rows + r0
+    else:
+        part.row_start = batch.row_start + r0
+    if batch.dense != NULL:
+        part.dense = <const char *> batch.dense + r0 * row_bytes
+    return part
+
+
+cdef inline double loss_grad_rows(
+    const Network *net, const floating *params, const Batch *batch,
+    const floating *Y, const floating *sample_weight, floating eps, double scale,
+    floating *acts, floating *deltas, floating *grads, double *row_loss,
+    double *acc,
+) noexcept nogil:
+    """Forward, output loss and backward over one batch.
+
+    Returns the summed weighted loss; OUT grads (data term times `scale`; a
+    sparse first layer's block must hold zeros on entry, see backward).
+    """
+    cdef double loss_sum
+    forward(net, params, batch, acts)
+    loss_sum = output_loss_delta(net, params, batch, Y, sample_weight, eps, acts,
+                                 deltas, row_loss)
+    backward(net, params, batch, acts, deltas, grads, scale, acc)
+    return loss_sum
+
+
+cdef inline void add_gradients(floating *grads, const floating *others,
+                               Py_ssize_t n_others, Py_ssize_t n_params,
+                               Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    """grads[lo:hi] += each of the n_others gradients stored after one another.
+
+    The others are added in their order, so for a given split the sum, and
+    its bits, do not depend on which thread ran what.
+    """
+    cdef Py_ssize_t t, i
+    cdef const floating *other
+    for t in range(n_others):
+        other = others + t * n_params
+        for i in range(lo, hi):
+            grads[i] = grads[i] + other[i]
