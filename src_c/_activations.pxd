@@ -81,9 +81,11 @@ cdef inline void multiply_derivative_row(int act, floating *d, const floating *a
     """d[j] *= act'(.) written from the output a[j]. INOUT d, IN a."""
     cdef Py_ssize_t j
     if act == ACT_RELU:
+        # Every element is stored, as a select: a store under the condition
+        # vectorises to a masked store, which AMD's Zen cores run in
+        # microcode (measured: a quarter of a small network's backward pass).
         for j in range(n):
-            if a[j] == 0:
-                d[j] = 0
+            d[j] = 0 if a[j] == 0 else d[j]
     elif act == ACT_TANH:
         for j in range(n):
             d[j] = d[j] * (1 - a[j] * a[j])
