@@ -10,10 +10,13 @@ random order comes from Python (the same draws scikit-learn makes); this
 module never draws a random number.
 
 Threads: a large network splits each product of a batch between threads
-(src_c/_network.pxd); a small one (the engine decides, by parameter count)
-splits the batch itself by rows, each thread running the whole forward and
-backward pass on its rows, and the per-thread gradients are added in thread
-order before the optimizer step.
+(src_c/_network.pxd). A small one (the engine decides, by parameter count)
+runs the whole epoch in ONE parallel region (`_train_split_epoch`): each
+thread gathers its block of every batch's rows and runs forward and backward
+on it into its own gradient; after a barrier each thread adds the threads'
+gradients over its slice of the parameters, in thread order, and steps that
+slice; a second barrier and the next batch starts. Its products are too small
+to split, and opening a parallel region per pass cost more than the pass.
 
 Between batches the GIL is taken briefly, every SIGNAL_CHECK_WORK
 multiply-adds, to let Ctrl-C through; the epoch then stops with
@@ -21,14 +24,15 @@ STATUS_INTERRUPTED and the parameters as left by the last finished batch.
 """
 
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange, threadid
 from libc.string cimport memcpy
 
 from _network cimport (
     Batch, Network, add_gradients, batch_data_loss, batch_weight_sum, init_network,
-    loss_grad_rows, row_range,
+    loss_grad_rows,
 )
-from _optimizers cimport SOLVER_ADAM, optimizer_step, sum_squares
+from _openmp cimport fastmlp_team_barrier
+from _optimizers cimport SOLVER_ADAM, optimizer_step, step_chunk, sum_squares
 
 cdef extern from "Python.h":
     int PyErr_CheckSignals()
@@ -41,9 +45,29 @@ cdef enum:
     SIGNAL_CHECK_WORK = 16777216
     # A batch is split between threads only if each gets this many rows.
     SPLIT_MIN_ROWS = 8
-    # Below this many additions the split batch's gradients are summed on
-    # one thread.
-    PARALLEL_REDUCE_MIN = 4096
+
+
+cdef struct StepRule:
+    # The optimizer's hyper-parameters, as train_epoch receives them.
+    int solver
+    double alpha
+    double learning_rate
+    double momentum
+    bint nesterov
+    double beta_1
+    double beta_2
+    double epsilon
+    Py_ssize_t n_coef              # leading coef entries (the L2 term's part)
+    Py_ssize_t n_zero              # leading grads entries reset after a step
+
+
+cdef struct Progress:
+    # What an epoch carries from batch to batch and returns.
+    double loss_total              # sum of batch_loss * batch rows
+    double coef_sq                 # sum of squared coefs of the current params
+    double lr                      # last step size (adam's bias-corrected one)
+    long adam_t
+    int status
 
 
 cdef int _interrupt_pending() noexcept with gil:
@@ -54,6 +78,35 @@ cdef int _interrupt_pending() noexcept with gil:
         PyErr_Clear()
         return 1
     return 0
+
+
+cdef inline double _step_size(const StepRule *rule, long adam_t) noexcept nogil:
+    """The learning rate of step `adam_t`, with adam's bias correction."""
+    if rule.solver == SOLVER_ADAM:
+        return rule.learning_rate * (1 - rule.beta_2 ** adam_t) ** 0.5 / (
+            1 - rule.beta_1 ** adam_t)
+    return rule.learning_rate
+
+
+cdef inline double _reported_loss(const Network *net, const StepRule *rule,
+                                  double loss_sum, double sw_sum,
+                                  double coef_sq) noexcept nogil:
+    """A batch's loss as the reference reports it, L2 term included."""
+    return batch_data_loss(net, loss_sum, sw_sum) + 0.5 * rule.alpha * coef_sq / sw_sum
+
+
+cdef inline Batch _dense_rows(const Py_ssize_t *order, Py_ssize_t first,
+                              Py_ssize_t n_rows, const void *dense) noexcept nogil:
+    """Rows first .. first + n_rows - 1 of the epoch, read from `dense`."""
+    cdef Batch batch
+    batch.n_rows = n_rows
+    batch.rows = order + first if order != NULL else NULL
+    batch.row_start = first
+    batch.dense = dense
+    batch.csr_data = NULL
+    batch.csr_indices = NULL
+    batch.csr_indptr = NULL
+    return batch
 
 
 cdef inline void _gather_rows(const floating *X, Py_ssize_t n_features,
@@ -70,50 +123,169 @@ cdef inline void _gather_rows(const floating *X, Py_ssize_t n_features,
                n_features * sizeof(floating))
 
 
-cdef double _split_batch_loss_grad(
-    const Network *net, const floating *params, const Batch *batch,
-    Py_ssize_t n_features, const floating *Y, const floating *sw, floating eps,
-    double scale, floating *acts, floating *deltas, Py_ssize_t act_size,
-    floating *grads, floating *thread_grads, Py_ssize_t n_params,
-    double *row_loss, Py_ssize_t batch_size, double *acc, Py_ssize_t widest,
-    double *thread_loss,
+cdef void _train_split_epoch(
+    const Network *net, const StepRule *rule, floating *params, floating *grads,
+    floating *thread_grads, floating *state1, floating *state2,
+    Py_ssize_t n_params, const floating *X, Py_ssize_t n_features,
+    const Py_ssize_t *order, Py_ssize_t n_samples, Py_ssize_t batch_size,
+    const floating *Y, const floating *sw, floating eps, floating *batch_buffer,
+    floating *acts, floating *deltas, Py_ssize_t act_size, double *row_loss,
+    double *acc, Py_ssize_t widest, double *thread_loss, double *partials,
+    Progress *progress,
 ) noexcept nogil:
-    """Loss sum and gradient of one batch, its rows split between threads.
+    """One epoch of a dense small network, every batch split by rows.
 
-    For a small network the products of one batch are too small to split
-    well: most passes ran on one thread and each split one cost a barrier.
-    Here every thread runs forward, output and backward on its own block of
-    rows, in one parallel region, into its own workspace and gradient
-    (thread 0 into `grads`); the gradients are then added in thread order.
-    The loss terms are summed per thread, then in thread order.
+    One parallel region for the whole epoch. Per batch, thread t:
+      1. gathers rows r0 .. r1 - 1 of the batch (its block) and runs forward,
+         output loss and backward on them, into its own workspace block and
+         gradient (thread 0 into `grads`, thread t > 0 into block t - 1 of
+         `thread_grads`), its loss sum into thread_loss[t];
+      2. after a barrier, adds the other threads' gradients into `grads` over
+         its slice of the parameters, in thread order, and steps that slice,
+         its sum of squared coefs into partials[t]; thread 0 also books the
+         batch loss and looks at Ctrl-C;
+      3. after a second barrier, sums partials in thread order (the L2 term
+         of the next batch's loss).
+    Each element's sum runs in thread order whoever adds it, so a thread
+    count gives the same bits every run. A batch too short to split runs on
+    thread 0 alone.
     """
     cdef Network net_one = net[0]
-    cdef Batch part
-    cdef Py_ssize_t t, r0
-    cdef Py_ssize_t n = batch.n_rows
     cdef int n_threads = net.n_threads
-    cdef double loss_sum = 0
+    cdef long adam_t0 = progress.adam_t
+    cdef double coef_sq0 = progress.coef_sq
+    cdef double lr0 = progress.lr
+    # Private to each thread: every name assigned inside the parallel block.
+    cdef int t, n_parts, c
+    cdef Py_ssize_t start, stop, n_rows, r, r0, r1, lo, hi, work
+    cdef Batch whole, part
+    cdef double sw_sum, batch_loss, coef_sq, lr, loss_total
+    cdef long adam_t
+    cdef floating *own_grads
+    cdef const floating *dense
     net_one.n_threads = 1
-    for t in prange(n_threads, schedule='static', num_threads=n_threads):
-        r0 = t * n // n_threads
-        part = row_range(batch, r0, (t + 1) * n // n_threads - r0,
-                         n_features * sizeof(floating))
-        thread_loss[t] = loss_grad_rows(
-            &net_one, params, &part, Y, sw, eps, scale, acts + t * act_size,
-            deltas + t * act_size, grads if t == 0 else thread_grads + (t - 1) * n_params,
-            row_loss + t * batch_size, acc + t * widest)
-    if (n_threads - 1) * n_params < PARALLEL_REDUCE_MIN:
-        add_gradients(grads, thread_grads, n_threads - 1, n_params, 0, n_params)
-    else:
-        # Each thread adds one slice of every thread's gradient: on many
-        # cores a serial sum of (n_threads - 1) x n_params would outweigh
-        # the split batch itself. Same order per element, so same bits.
-        for t in prange(n_threads, schedule='static', num_threads=n_threads):
-            add_gradients(grads, thread_grads, n_threads - 1, n_params,
-                          t * n_params // n_threads, (t + 1) * n_params // n_threads)
-    for t in range(n_threads):
-        loss_sum += thread_loss[t]
-    return loss_sum
+    progress.status = STATUS_OK
+    with parallel(num_threads=n_threads):
+        t = threadid()
+        own_grads = grads if t == 0 else thread_grads + (t - 1) * n_params
+        adam_t = adam_t0
+        coef_sq = coef_sq0
+        lr = lr0
+        loss_total = 0
+        work = 0
+        start = 0
+        while start < n_samples:
+            stop = min(start + batch_size, n_samples)
+            n_rows = stop - start
+            n_parts = n_threads if n_rows >= n_threads * SPLIT_MIN_ROWS else 1
+            whole = _dense_rows(order, start, n_rows, NULL)
+            sw_sum = batch_weight_sum(&whole, sw)
+            if t < n_parts:
+                r0 = t * n_rows // n_parts
+                r1 = (t + 1) * n_rows // n_parts
+                if order != NULL:
+                    dense = batch_buffer + r0 * n_features
+                    for r in range(r0, r1):
+                        memcpy(batch_buffer + r * n_features,
+                               X + order[start + r] * n_features,
+                               n_features * sizeof(floating))
+                else:
+                    dense = X + (start + r0) * n_features
+                part = _dense_rows(order, start + r0, r1 - r0, dense)
+                thread_loss[t] = loss_grad_rows(
+                    &net_one, params, &part, Y, sw, eps, 1.0 / sw_sum,
+                    acts + t * act_size, deltas + t * act_size, own_grads,
+                    row_loss + t * batch_size, acc + t * widest)
+            fastmlp_team_barrier()
+
+            lo = t * n_params // n_threads
+            hi = (t + 1) * n_params // n_threads
+            add_gradients(grads, thread_grads, n_parts - 1, n_params, lo, hi)
+            if rule.solver == SOLVER_ADAM:
+                adam_t = adam_t + 1
+            lr = _step_size(rule, adam_t)
+            step_chunk(rule.solver, params, grads, state1, state2, lo, hi,
+                       rule.n_coef, rule.n_zero, rule.alpha / sw_sum, lr,
+                       rule.momentum, rule.nesterov, rule.beta_1, rule.beta_2,
+                       rule.epsilon, partials + t)
+            if t == 0:
+                batch_loss = 0
+                for c in range(n_parts):
+                    batch_loss = batch_loss + thread_loss[c]
+                loss_total = loss_total + n_rows * _reported_loss(
+                    net, rule, batch_loss, sw_sum, coef_sq)
+                work = work + n_rows * n_params
+                if work >= SIGNAL_CHECK_WORK:
+                    work = 0
+                    if _interrupt_pending():
+                        progress.status = STATUS_INTERRUPTED
+            fastmlp_team_barrier()
+
+            coef_sq = 0
+            for c in range(n_threads):
+                coef_sq = coef_sq + partials[c]
+            start = stop
+            if progress.status != STATUS_OK:
+                break
+        if t == 0:
+            progress.loss_total = loss_total
+            progress.coef_sq = coef_sq
+            progress.lr = lr
+            progress.adam_t = adam_t
+
+
+cdef void _train_product_split_epoch(
+    const Network *net, const StepRule *rule, floating *params, floating *grads,
+    floating *state1, floating *state2, Py_ssize_t n_params, const floating *X,
+    Py_ssize_t n_features, Batch *batch, Py_ssize_t n_samples,
+    Py_ssize_t batch_size, const floating *Y, const floating *sw, floating eps,
+    floating *batch_buffer, floating *acts, floating *deltas, double *row_loss,
+    double *acc, double *partials, Progress *progress,
+) noexcept nogil:
+    """One epoch, each product of a batch split between threads.
+
+    `batch` carries the CSR arrays when X is sparse (X is then NULL) and
+    the epoch order in `rows` (NULL: every row in turn).
+    """
+    cdef const Py_ssize_t *order = batch.rows
+    cdef Py_ssize_t start = 0, stop, work = 0
+    cdef double sw_sum, batch_loss
+    progress.status = STATUS_OK
+    while start < n_samples:
+        stop = min(start + batch_size, n_samples)
+        batch.n_rows = stop - start
+        batch.row_start = start
+        batch.rows = order + start if order != NULL else NULL
+        if X == NULL:
+            batch.dense = NULL
+        elif order != NULL:
+            _gather_rows(X, n_features, batch.rows, batch.n_rows, batch_buffer,
+                         net.n_threads)
+            batch.dense = batch_buffer
+        else:
+            batch.dense = X + start * n_features
+
+        sw_sum = batch_weight_sum(batch, sw)
+        batch_loss = loss_grad_rows(net, params, batch, Y, sw, eps, 1.0 / sw_sum,
+                                    acts, deltas, grads, row_loss, acc)
+        batch_loss = _reported_loss(net, rule, batch_loss, sw_sum, progress.coef_sq)
+        if rule.solver == SOLVER_ADAM:
+            progress.adam_t += 1
+        progress.lr = _step_size(rule, progress.adam_t)
+        progress.coef_sq = optimizer_step(
+            rule.solver, params, grads, state1, state2, n_params, rule.n_coef,
+            rule.n_zero, rule.alpha / sw_sum, progress.lr, rule.momentum,
+            rule.nesterov, rule.beta_1, rule.beta_2, rule.epsilon, partials,
+            net.n_threads)
+        progress.loss_total += batch_loss * batch.n_rows
+        start = stop
+
+        work += batch.n_rows * n_params
+        if work >= SIGNAL_CHECK_WORK:
+            work = 0
+            if _interrupt_pending():
+                progress.status = STATUS_INTERRUPTED
+                break
 
 
 def train_epoch(
@@ -149,11 +321,13 @@ def train_epoch(
     `lr` is the last step size used (adam's bias-corrected one).
 
     With `thread_grads` given, each batch is split by rows between the
-    threads (see _split_batch_loss_grad) and acts, deltas, row_loss and the
+    threads (see _train_split_epoch) and acts, deltas, row_loss and the
     widest-layer part of scratch hold one block per thread.
     """
     cdef Network net
     cdef Batch batch
+    cdef StepRule rule
+    cdef Progress progress
     cdef bint is_sparse = X_indptr.shape[0] > 0
     cdef bint has_order = sample_idx.shape[0] > 0
     cdef bint has_weight = sample_weight.shape[0] > 0
@@ -164,19 +338,15 @@ def train_epoch(
     cdef Py_ssize_t n_features = units[0]
     cdef Py_ssize_t n_layers = units.shape[0] - 1
     cdef Py_ssize_t n_params = params.shape[0]
-    cdef Py_ssize_t n_coef = intercept_off[0]
-    cdef Py_ssize_t n_zero = (units[0] * units[1]) if is_sparse else 0
-    cdef Py_ssize_t start, stop, widest = 0, i
-    cdef Py_ssize_t work = 0, work_per_row = n_params
+    cdef Py_ssize_t widest = 0, i
     cdef const floating *sw = &sample_weight[0] if has_weight else NULL
+    cdef const floating *X_dense = NULL if is_sparse or X.shape[0] == 0 else &X[0, 0]
+    cdef const Py_ssize_t *order = &sample_idx[0] if has_order else NULL
     cdef double *partials
     cdef double *thread_loss
     cdef bint split = thread_grads.shape[0] > 0
     cdef Py_ssize_t n_blocks = n_threads if split else 1
     cdef Py_ssize_t act_size
-    cdef double sw_sum, batch_loss, coef_sq, lr = learning_rate
-    cdef double loss_total = 0
-    cdef int status = STATUS_OK
     cdef floating eps = 1.1920928955078125e-07 if floating is float else 2.220446049250313e-16
 
     for i in range(n_layers + 1):
@@ -196,54 +366,39 @@ def train_epoch(
     thread_loss = partials + n_threads
     init_network(&net, n_layers, &units[0], &coef_off[0], &intercept_off[0],
                  &act_off[0], hidden_act, out_act, loss, n_threads)
+    rule.solver = solver
+    rule.alpha = alpha
+    rule.learning_rate = learning_rate
+    rule.momentum = momentum
+    rule.nesterov = nesterov
+    rule.beta_1 = beta_1
+    rule.beta_2 = beta_2
+    rule.epsilon = epsilon
+    rule.n_coef = intercept_off[0]
+    rule.n_zero = (units[0] * units[1]) if is_sparse else 0
+    progress.loss_total = 0
+    progress.lr = learning_rate
+    progress.adam_t = adam_t
+    batch = _dense_rows(order, 0, 0, NULL)
     batch.csr_data = &X_data[0] if is_sparse and X_data.shape[0] > 0 else NULL
     batch.csr_indices = &X_indices[0] if is_sparse and X_indices.shape[0] > 0 else NULL
     batch.csr_indptr = &X_indptr[0] if is_sparse else NULL
 
     with nogil:
-        coef_sq = sum_squares(&params[0], n_coef)
-        start = 0
-        while start < n_samples:
-            stop = min(start + batch_size, n_samples)
-            batch.n_rows = stop - start
-            batch.row_start = start
-            batch.rows = &sample_idx[start] if has_order else NULL
-            if is_sparse:
-                batch.dense = NULL
-            elif has_order:
-                _gather_rows(&X[0, 0], n_features, batch.rows, batch.n_rows,
-                             &batch_buffer[0], n_threads)
-                batch.dense = &batch_buffer[0]
-            else:
-                batch.dense = &X[start, 0]
-
-            sw_sum = batch_weight_sum(&batch, sw)
-            if split and batch.n_rows >= n_threads * SPLIT_MIN_ROWS:
-                batch_loss = _split_batch_loss_grad(
-                    &net, &params[0], &batch, n_features, &Y[0, 0], sw, eps,
-                    1.0 / sw_sum, &acts[0], &deltas[0], act_size, &grads[0],
-                    &thread_grads[0], n_params, &row_loss[0], batch_size,
-                    &scratch[0], widest, thread_loss)
-            else:
-                batch_loss = loss_grad_rows(
-                    &net, &params[0], &batch, &Y[0, 0], sw, eps, 1.0 / sw_sum,
-                    &acts[0], &deltas[0], &grads[0], &row_loss[0], &scratch[0])
-            batch_loss = batch_data_loss(&net, batch_loss, sw_sum) + (
-                0.5 * alpha * coef_sq / sw_sum)
-            if solver == SOLVER_ADAM:
-                adam_t += 1
-                lr = learning_rate * (1 - beta_2 ** adam_t) ** 0.5 / (1 - beta_1 ** adam_t)
-            coef_sq = optimizer_step(
-                solver, &params[0], &grads[0], &state1[0], &state2[0], n_params,
-                n_coef, n_zero, alpha / sw_sum, lr, momentum, nesterov, beta_1,
-                beta_2, epsilon, partials, n_threads)
-            loss_total += batch_loss * batch.n_rows
-            start = stop
-
-            work += batch.n_rows * work_per_row
-            if work >= SIGNAL_CHECK_WORK:
-                work = 0
-                if _interrupt_pending():
-                    status = STATUS_INTERRUPTED
-                    break
-    return status, loss_total, adam_t, lr
+        progress.coef_sq = sum_squares(&params[0], rule.n_coef)
+        if split:
+            _train_split_epoch(
+                &net, &rule, &params[0], &grads[0], &thread_grads[0], &state1[0],
+                &state2[0], n_params, X_dense, n_features, order, n_samples,
+                batch_size, &Y[0, 0], sw, eps, &batch_buffer[0], &acts[0],
+                &deltas[0], act_size, &row_loss[0], &scratch[0], widest,
+                thread_loss, partials, &progress)
+        else:
+            _train_product_split_epoch(
+                &net, &rule, &params[0], &grads[0], &state1[0], &state2[0],
+                n_params, X_dense, n_features, &batch, n_samples, batch_size,
+                &Y[0, 0], sw, eps,
+                &batch_buffer[0] if batch_buffer.shape[0] > 0 else NULL,
+                &acts[0], &deltas[0], &row_loss[0], &scratch[0], partials,
+                &progress)
+    return progress.status, progress.loss_total, progress.adam_t, progress.lr

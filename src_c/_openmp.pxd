@@ -14,7 +14,16 @@ cdef extern from *:
     static int omp_get_max_threads(void) { return 1; }
     static int omp_get_thread_num(void) { return 0; }
     #endif
+    /* An orphaned barrier: it binds to the parallel region the caller runs
+       in, which Cython's `parallel()` block opens but has no statement for.
+       Every thread of the team must reach it the same number of times. */
+    static inline void fastmlp_team_barrier(void) {
+    #ifdef _OPENMP
+    #pragma omp barrier
+    #endif
+    }
     """
     bint FASTMLP_OPENMP_ENABLED
     int omp_get_max_threads() noexcept nogil
     int omp_get_thread_num() noexcept nogil
+    void fastmlp_team_barrier() noexcept nogil

@@ -91,11 +91,19 @@ def make_engine(network, activation, case, dtype, n_threads=1):
 
 
 def check_epochs_match(
-    solver_id, activation, case, dtype, is_shuffled, weighted, is_sparse, batch_size
+    solver_id,
+    activation,
+    case,
+    dtype,
+    is_shuffled,
+    weighted,
+    is_sparse,
+    batch_size,
+    n_threads=1,
 ):
     X, Y, sample_weight, network, perm = make_problem(activation, case, dtype)
     sample_weight = sample_weight if weighted else None
-    engine = make_engine(network, activation, case, dtype)
+    engine = make_engine(network, activation, case, dtype, n_threads)
     optimizer, baseline_optimizer = make_optimizers(solver_id, network.params, dtype)
     inputs = kernel_inputs(sp.csr_matrix(X) if is_sparse else X, dtype)
     n_samples = X.shape[0]
@@ -156,6 +164,55 @@ def test_epoch_matches_baseline_every_loss(
     check_epochs_match(
         solver_id, hidden_activation, output_case, dtype, True, True, False, 8
     )
+
+
+@pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
+@pytest.mark.parametrize(
+    "batch_size",
+    [
+        # 33 rows: 20 split between the threads, then 13, too few to split.
+        pytest.param(20, id="split-then-short"),
+        # Every batch split, the last one (5 rows) unevenly.
+        pytest.param(16, id="split-all"),
+    ],
+)
+@pytest.mark.parametrize("weighted", WEIGHTED)
+@pytest.mark.parametrize("is_shuffled", ORDERS)
+@pytest.mark.parametrize("solver_id", ["sgd-nesterov", "sgd-plain", "adam"])
+def test_small_network_epoch_on_two_threads_matches_baseline(
+    solver_id, is_shuffled, weighted, batch_size, output_case, dtype
+):
+    # A small dense network on two threads trains the whole epoch in one
+    # parallel region, each batch's rows split between the threads and the
+    # step split by parameter slices (_epoch._train_split_epoch).
+    check_epochs_match(
+        solver_id,
+        "relu",
+        output_case,
+        dtype,
+        is_shuffled,
+        weighted,
+        False,
+        batch_size,
+        n_threads=2,
+    )
+
+
+def test_small_dense_network_on_two_threads_takes_the_split_path():
+    # The test above covers the split epoch only if the engine picks it.
+    network = BaselineNetwork([5, 6, 4, 3], "relu", "softmax", "log_loss", np.float64)
+    engine = Engine(
+        [5, 6, 4, 3],
+        "relu",
+        "softmax",
+        "log_loss",
+        np.float64,
+        network.coefs,
+        network.intercepts,
+        2,
+    )
+    engine._allocate(16, 5, False)
+    assert engine._thread_grads.size == network.layout.n_params
 
 
 @pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)

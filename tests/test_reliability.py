@@ -156,11 +156,12 @@ _SIGINT_CHILD = textwrap.dedent(
     import numpy as np
     from fastmlp import MLPRegressor
 
+    solver, n_features, hidden = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((100_000, 200), dtype=np.float32)
-    y = X[:, :10].sum(axis=1)
-    model = MLPRegressor(hidden_layer_sizes=(512,), max_iter=1000,
-                         solver=sys.argv[1], random_state=0)
+    X = rng.standard_normal((100_000, n_features), dtype=np.float32)
+    y = X[:, :8].sum(axis=1)
+    model = MLPRegressor(hidden_layer_sizes=(hidden,), max_iter=1000,
+                         solver=solver, random_state=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         print("FITTING", flush=True)
@@ -177,22 +178,32 @@ _SIGINT_CHILD = textwrap.dedent(
 )
 
 
+# id -> (solver, n_features, hidden units). A network of a few thousand
+# parameters trains each epoch in one parallel region (rows split between
+# threads), a large one splits every product: Ctrl-C must reach both.
+_SIGINT_CASES = {
+    "adam": ("adam", 200, 512),
+    "lbfgs": ("lbfgs", 200, 512),
+    "adam-small-network": ("adam", 8, 100),
+}
+
+
 @pytest.fixture(scope="module")
 def interrupted_fits(subprocess_env):
-    """Start one long fit per solver, SIGINT each after 1.5 s; their reports.
+    """Start one long fit per case, SIGINT each after 1.5 s; their reports.
 
-    Both children run at once to halve the wait: each measures its own
+    The children run at once to cut the wait: each measures its own
     interrupt latency, the time from the signal to `fit` returning.
     """
     children = {
-        solver: subprocess.Popen(
-            [sys.executable, "-c", _SIGINT_CHILD, solver],
+        case: subprocess.Popen(
+            [sys.executable, "-c", _SIGINT_CHILD, *map(str, args)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=subprocess_env,
         )
-        for solver in ("adam", "lbfgs")
+        for case, args in _SIGINT_CASES.items()
     }
     reports = {}
     try:
@@ -200,24 +211,24 @@ def interrupted_fits(subprocess_env):
             assert proc.stdout.readline().strip() == "FITTING", proc.stderr.read()
         time.sleep(1.5)
         sent = {}
-        for solver, proc in children.items():
-            sent[solver] = time.time()
+        for case, proc in children.items():
+            sent[case] = time.time()
             proc.send_signal(signal.SIGINT)
-        for solver, proc in children.items():
+        for case, proc in children.items():
             try:
                 out, err = proc.communicate(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 out, err = proc.communicate()
-                reports[solver] = {"error": "still running 30 s after SIGINT"}
+                reports[case] = {"error": "still running 30 s after SIGINT"}
                 continue
             lines = out.strip().splitlines()
             if proc.returncode != 0 or not lines:
-                reports[solver] = {"error": f"exit {proc.returncode}: {err[-2000:]}"}
+                reports[case] = {"error": f"exit {proc.returncode}: {err[-2000:]}"}
                 continue
             report = json.loads(lines[-1])
-            report["latency"] = report["returned"] - sent[solver]
-            reports[solver] = report
+            report["latency"] = report["returned"] - sent[case]
+            reports[case] = report
     finally:
         for proc in children.values():
             if proc.poll() is None:
@@ -226,9 +237,9 @@ def interrupted_fits(subprocess_env):
     return reports
 
 
-@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_ctrl_c_stops_within_a_second_with_a_usable_model(interrupted_fits, solver):
-    report = interrupted_fits[solver]
+@pytest.mark.parametrize("case", list(_SIGINT_CASES))
+def test_ctrl_c_stops_within_a_second_with_a_usable_model(interrupted_fits, case):
+    report = interrupted_fits[case]
     assert "error" not in report, report.get("error")
     assert "Training interrupted by user." in report["warnings"]
     assert report["finite"] and report["params_finite"]
