@@ -15,11 +15,12 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._codes import HIDDEN_ACTIVATIONS
 from ._compat import (
@@ -546,8 +547,21 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _forward_pass_fast(self, X, check_input=True):
         """Output-layer activations for X (one nogil kernel call)."""
+        check_finite = False
         if check_input and not self._is_serving_input(X):
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+            # Dense X is checked for NaN and infinity by the kernel's threads,
+            # chunk by chunk as they read it; sparse X's stored values here.
+            X = validate_data(
+                self,
+                X,
+                accept_sparse=["csr", "csc"],
+                reset=False,
+                ensure_all_finite=False,
+            )
+            if sp.issparse(X):
+                self._raise_if_not_finite(X)
+            else:
+                check_finite = True
         params = self._current_params()
         dtype = (
             np.float32
@@ -569,10 +583,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             and X.flags.c_contiguous
         ):
             out = network.predict_few(params, X)
-            if out is not None:
-                return out
-            # Not finite: the general validation raises the proper error.
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+            if out is None:
+                self._raise_if_not_finite(X)
+            return out
         inputs = kernel_inputs(X, dtype)
         n_threads = effective_n_threads()
         if (
@@ -580,9 +593,22 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             or n_samples_of(inputs) * params.shape[0] < _PARALLEL_PREDICT_MACS
         ):
             # Too small to share: one thread, no BLAS limit to enter.
-            return network.predict(params, inputs, 1)
-        with blas_single_threaded():
-            return network.predict(params, inputs, n_threads)
+            out = network.predict(params, inputs, 1, check_finite)
+        else:
+            with blas_single_threaded():
+                out = network.predict(params, inputs, n_threads, check_finite)
+        if out is None:
+            self._raise_if_not_finite(X)
+        return out
+
+    def _raise_if_not_finite(self, X):
+        """Raise scikit-learn's own error for a NaN or infinity in X."""
+        check_array(
+            X, accept_sparse=["csr", "csc"], dtype=None, estimator=self, input_name="X"
+        )
+        if not sp.issparse(X):
+            # check_array passed: the kernel found what NumPy did not.
+            raise ValueError("Input X contains NaN or infinity.")
 
     def _predict_network(self, params):
         """Shapes and codes for predicting with `params` and the activations."""

@@ -126,8 +126,11 @@ class Network:
         kernel = _PREDICT_FEW[params.dtype.type]
         return out if kernel(self.shape, params, X, out) else None
 
-    def predict(self, params, inputs, n_threads):
-        """Output activations (n_samples, n_outputs) in params' dtype."""
+    def predict(self, params, inputs, n_threads, check_finite=False):
+        """Output activations (n_samples, n_outputs) in params' dtype.
+
+        With `check_finite`, returns None when dense X is not finite.
+        """
         layout = self.layout
         n_samples = n_samples_of(inputs)
         chunk = self._chunk_rows(params.itemsize, n_samples)
@@ -136,7 +139,7 @@ class Network:
         n_used = max(1, min(n_threads, -(-n_samples // chunk)))
         acts = np.empty(n_used * act_size, dtype=params.dtype)
         out = np.empty((n_samples, layout.layer_units[-1]), dtype=params.dtype)
-        _kernels.predict(
+        finite = _kernels.predict(
             params,
             *inputs,
             out,
@@ -149,8 +152,9 @@ class Network:
             self.hidden_code,
             self.out_code,
             n_threads,
+            check_finite,
         )
-        return out
+        return out if finite else None
 
     def _chunk_rows(self, itemsize, n_samples):
         width = sum(self.layout.layer_units[1:])

@@ -63,19 +63,58 @@ cdef void _init_batch(Batch *batch, const floating[:, ::1] X,
         batch.csr_indptr = NULL
 
 
+cdef enum:
+    FINITE_LANES = 16
+
+
+cdef inline bint _all_finite(const floating *x, Py_ssize_t n) noexcept nogil:
+    """Whether x[0 .. n - 1] holds no NaN and no infinity.
+
+    x * 0 is zero for a finite x and NaN otherwise. The products are added
+    into 16 lanes so GCC vectorises the loop (it may not reorder one
+    accumulator), and nothing overflows: only zeros are ever added.
+    """
+    cdef Py_ssize_t j = 0, lane
+    cdef floating acc[FINITE_LANES]
+    cdef bint finite = True
+    for lane in range(FINITE_LANES):
+        acc[lane] = 0
+    while j + FINITE_LANES <= n:
+        for lane in range(FINITE_LANES):
+            acc[lane] = acc[lane] + x[j + lane] * 0
+        j += FINITE_LANES
+    while j < n:
+        acc[0] = acc[0] + x[j] * 0
+        j += 1
+    for lane in range(FINITE_LANES):
+        finite = finite and acc[lane] == 0
+    return finite
+
+
 cdef void _predict_chunks(const Network *net, const floating *params,
                           const Batch *whole, Py_ssize_t c0, Py_ssize_t c1,
-                          Py_ssize_t chunk_rows, floating *acts,
-                          floating *out) noexcept nogil:
-    """Output activations of chunks c0 .. c1 - 1 of the rows, into `out`."""
+                          Py_ssize_t chunk_rows, floating *acts, floating *out,
+                          unsigned char *chunk_finite) noexcept nogil:
+    """Output activations of chunks c0 .. c1 - 1 of the rows, into `out`.
+
+    With `chunk_finite` (one flag per chunk; NULL: no check), each dense
+    chunk's input is first checked for NaN and infinity, by the thread that
+    is about to read it anyway: a chunk that fails is flagged and skipped.
+    """
     cdef Batch chunk
     cdef Py_ssize_t c, i
+    cdef Py_ssize_t n_in = net.units[0]
     cdef Py_ssize_t n_out = net.units[net.n_layers]
     cdef const floating *Z = acts + net.act_off[net.n_layers]
     for c in range(c0, c1):
         chunk = row_range(whole, c * chunk_rows,
                           min(chunk_rows, whole.n_rows - c * chunk_rows),
-                          net.units[0] * sizeof(floating))
+                          n_in * sizeof(floating))
+        if chunk_finite != NULL and chunk.dense != NULL:
+            chunk_finite[c] = _all_finite(<const floating *> chunk.dense,
+                                          chunk.n_rows * n_in)
+            if not chunk_finite[c]:
+                continue
         forward(net, params, &chunk, acts)
         finish_output(net, params, chunk.n_rows, acts)
         for i in range(chunk.n_rows * n_out):
@@ -95,9 +134,14 @@ def predict(
     const Py_ssize_t[::1] coef_off,
     const Py_ssize_t[::1] intercept_off,
     const Py_ssize_t[::1] act_off,         # offsets in one chunk's block
-    int hidden_act, int out_act, int n_threads,
+    int hidden_act, int out_act, int n_threads, bint check_finite=False,
 ):
     """Output-layer activations for every row of X, chunk by chunk.
+
+    Returns False when `check_finite` is set and dense X holds a NaN or an
+    infinity (`out` is then incomplete), else True. The check runs chunk by
+    chunk in the predicting threads, where NumPy's would be one more pass
+    over X on one thread (15 ms of a 190 ms predict_proba on 60000 x 784).
 
     With more chunks than one, threads take whole chunks (dynamically, each
     with its own workspace) instead of splitting every product: no barrier
@@ -111,6 +155,8 @@ def predict(
     cdef Py_ssize_t c, n_samples, n_chunks, n_used, t
     cdef Py_ssize_t n_layers = units.shape[0] - 1
     cdef Py_ssize_t act_size
+    cdef unsigned char *chunk_finite = NULL
+    cdef bint finite = True
     _init_network(&net, units, coef_off, intercept_off, act_off, hidden_act,
                   out_act, 0, n_threads)
     _init_batch(&whole, X, X_data, X_indices, X_indptr)
@@ -120,7 +166,7 @@ def predict(
     if out.shape[0] != n_samples or out.shape[1] != units[n_layers]:
         raise ValueError("out has the wrong shape")
     if n_samples == 0:
-        return
+        return True
     # A chunk never holds more rows than there are (act_off may be laid out
     # for that many rows only).
     chunk_rows = min(chunk_rows, n_samples)
@@ -129,18 +175,28 @@ def predict(
     n_used = max(min(<Py_ssize_t> n_threads, n_chunks), 1)
     if acts.shape[0] < n_used * act_size:
         raise ValueError("predict workspace is too small")
+    if check_finite and whole.dense != NULL:
+        # One flag per chunk, each written by the thread that took the chunk.
+        chunk_finite = <unsigned char *> malloc(n_chunks)
+        if chunk_finite == NULL:
+            raise MemoryError()
     with nogil:
         if n_used == 1:
             # One chunk: the products inside it may still use threads.
             _predict_chunks(&net, &params[0], &whole, 0, n_chunks, chunk_rows,
-                            &acts[0], &out[0, 0])
+                            &acts[0], &out[0, 0], chunk_finite)
         else:
             net_one = net
             net_one.n_threads = 1
             for c in prange(n_chunks, schedule='dynamic', num_threads=n_used):
                 t = threadid()
                 _predict_chunks(&net_one, &params[0], &whole, c, c + 1, chunk_rows,
-                                &acts[t * act_size], &out[0, 0])
+                                &acts[t * act_size], &out[0, 0], chunk_finite)
+        if chunk_finite != NULL:
+            for c in range(n_chunks):
+                finite = finite and chunk_finite[c]
+    free(chunk_finite)
+    return finite
 
 
 @cython.final

@@ -527,6 +527,27 @@ def test_stricter_than_sklearn(case, kind):
     assert excinfo.type is case.error
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf], ids=["nan", "inf"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("method", ["predict", "predict_proba"])
+def test_non_finite_in_large_predict_raises_like_sklearn(method, dtype, bad):
+    # Large dense X is checked inside the predict kernel, chunk by chunk on
+    # every thread; the error must still be scikit-learn's, word for word.
+    rng = np.random.RandomState(1)
+    X_big = rng.uniform(size=(5000, 30)).astype(dtype)
+    y = np.arange(5000) % 3
+    X_bad = X_big.copy()
+    X_bad[4321, 17] = bad
+    messages = []
+    for library in LIBRARIES.values():
+        model = library["classifier"](**FAST).fit(X_big[:200], y[:200])
+        with pytest.raises(ValueError) as raised:
+            getattr(model, method)(X_bad)
+        messages.append(str(raised.value))
+    assert messages[1] == messages[0]
+    assert "NaN" in messages[1] if np.isnan(bad) else "infinity" in messages[1]
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_single_class_fits_like_sklearn(kind):
     # Not an error in scikit-learn: the model learns to predict the one class.

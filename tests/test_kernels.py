@@ -328,6 +328,32 @@ def test_predict_wide_network_in_chunks(output_case, is_sparse, dtype, n_threads
     assert_allclose(out, baseline.forward(X), rtol=rtol, atol=rtol / 10)
 
 
+@pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("row", [0, 70, 149], ids=["first-chunk", "middle", "last"])
+def test_predict_finds_non_finite_input_in_any_chunk(
+    output_case, bad, row, dtype, n_threads
+):
+    # Chunks of 64 rows (see the test above); the flag of whichever chunk
+    # holds the bad value must reach the caller, from either thread.
+    baseline, layer_units = tiny_network("tanh", output_case, dtype, units=(20, 600))
+    X = sparse_rows(np.random.RandomState(5), 150, 20, dtype, False)
+    network = Network(layer_units, "tanh", "softmax", "log_loss")
+    inputs = as_inputs(X, False, dtype, False)
+
+    finite_out = network.predict(baseline.params, inputs, n_threads, True)
+    assert_allclose(
+        finite_out, network.predict(baseline.params, inputs, n_threads), rtol=0
+    )
+
+    X_bad = X.copy()
+    X_bad[row, 19] = bad
+    bad_inputs = as_inputs(X_bad, False, dtype, False)
+    assert network.predict(baseline.params, bad_inputs, n_threads, True) is None
+    # Without the check the kernel computes through it.
+    assert network.predict(baseline.params, bad_inputs, n_threads) is not None
+
+
 def engine_for(baseline, activation, case, dtype, n_threads):
     return Engine(
         baseline.layout.layer_units,
