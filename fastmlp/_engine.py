@@ -32,7 +32,7 @@ _LBFGS_MIN_CHUNK = 1024
 _LBFGS_THREAD_CHUNK_VALUES = 16384
 _LBFGS_GEMM_MIN_ROWS = 256
 # Networks with up to this many parameters train each batch split by rows
-# between threads (one parallel region per batch) instead of splitting each
+# between threads (one parallel region per epoch) instead of splitting each
 # product: their products are too small to split well.
 _SPLIT_BATCH_MAX_PARAMS = 1 << 16
 _PREDICT_FEW = {
