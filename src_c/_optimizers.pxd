@@ -136,12 +136,12 @@ cdef inline double optimizer_step(
         n_chunks = 1
     if n_chunks == 1:
         step_chunk(solver, params, grads, s1, s2, 0, n_params, n_coef, n_zero,
-                    l2, lr, momentum, nesterov, beta_1, beta_2, epsilon, partials)
+                   l2, lr, momentum, nesterov, beta_1, beta_2, epsilon, partials)
         return partials[0]
     for c in prange(n_chunks, schedule='static', num_threads=n_threads):
         step_chunk(solver, params, grads, s1, s2, c * n_params // n_chunks,
-                    (c + 1) * n_params // n_chunks, n_coef, n_zero, l2, lr,
-                    momentum, nesterov, beta_1, beta_2, epsilon, partials + c)
+                   (c + 1) * n_params // n_chunks, n_coef, n_zero, l2, lr,
+                   momentum, nesterov, beta_1, beta_2, epsilon, partials + c)
     for c in range(n_chunks):
         total += partials[c]
     return total
