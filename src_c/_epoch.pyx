@@ -31,7 +31,7 @@ from _network cimport (
     Batch, Network, add_gradients, batch_data_loss, batch_weight_sum, init_network,
     loss_grad_rows,
 )
-from _openmp cimport fastmlp_team_barrier
+from _openmp cimport fastmlp_team_barrier, omp_get_num_threads
 from _optimizers cimport SOLVER_ADAM, optimizer_step, step_chunk, sum_squares
 
 cdef extern from "Python.h":
@@ -149,14 +149,18 @@ cdef void _train_split_epoch(
     Each element's sum runs in thread order whoever adds it, so a thread
     count gives the same bits every run. A batch too short to split runs on
     thread 0 alone.
+
+    The work is split between the threads the team really has, which
+    OpenMP may make fewer than asked for (OMP_DYNAMIC, a thread limit, a
+    caller's parallel region): a thread that is not there must not own rows
+    or parameters.
     """
     cdef Network net_one = net[0]
-    cdef int n_threads = net.n_threads
     cdef long adam_t0 = progress.adam_t
     cdef double coef_sq0 = progress.coef_sq
     cdef double lr0 = progress.lr
     # Private to each thread: every name assigned inside the parallel block.
-    cdef int t, n_parts, c
+    cdef int t, n_team, n_parts, c
     cdef Py_ssize_t start, stop, n_rows, r, r0, r1, lo, hi, work
     cdef Batch whole, part
     cdef double sw_sum, batch_loss, coef_sq, lr, loss_total
@@ -165,8 +169,9 @@ cdef void _train_split_epoch(
     cdef const floating *dense
     net_one.n_threads = 1
     progress.status = STATUS_OK
-    with parallel(num_threads=n_threads):
+    with parallel(num_threads=net.n_threads):
         t = threadid()
+        n_team = omp_get_num_threads()
         own_grads = grads if t == 0 else thread_grads + (t - 1) * n_params
         adam_t = adam_t0
         coef_sq = coef_sq0
@@ -177,7 +182,7 @@ cdef void _train_split_epoch(
         while start < n_samples:
             stop = min(start + batch_size, n_samples)
             n_rows = stop - start
-            n_parts = n_threads if n_rows >= n_threads * SPLIT_MIN_ROWS else 1
+            n_parts = n_team if n_rows >= n_team * SPLIT_MIN_ROWS else 1
             whole = _dense_rows(order, start, n_rows, NULL)
             sw_sum = batch_weight_sum(&whole, sw)
             if t < n_parts:
@@ -198,8 +203,8 @@ cdef void _train_split_epoch(
                     row_loss + t * batch_size, acc + t * widest)
             fastmlp_team_barrier()
 
-            lo = t * n_params // n_threads
-            hi = (t + 1) * n_params // n_threads
+            lo = t * n_params // n_team
+            hi = (t + 1) * n_params // n_team
             add_gradients(grads, thread_grads, n_parts - 1, n_params, lo, hi)
             if rule.solver == SOLVER_ADAM:
                 adam_t = adam_t + 1
@@ -222,7 +227,7 @@ cdef void _train_split_epoch(
             fastmlp_team_barrier()
 
             coef_sq = 0
-            for c in range(n_threads):
+            for c in range(n_team):
                 coef_sq = coef_sq + partials[c]
             start = stop
             if progress.status != STATUS_OK:

@@ -13,6 +13,7 @@ cdef extern from *:
     #define FASTMLP_OPENMP_ENABLED 0
     static int omp_get_max_threads(void) { return 1; }
     static int omp_get_thread_num(void) { return 0; }
+    static int omp_get_num_threads(void) { return 1; }
     #endif
     /* An orphaned barrier: it binds to the parallel region the caller runs
        in, which Cython's `parallel()` block opens but has no statement for.
@@ -26,4 +27,5 @@ cdef extern from *:
     bint FASTMLP_OPENMP_ENABLED
     int omp_get_max_threads() noexcept nogil
     int omp_get_thread_num() noexcept nogil
+    int omp_get_num_threads() noexcept nogil
     void fastmlp_team_barrier() noexcept nogil

@@ -10,6 +10,11 @@ engine's own contracts: an order listing only some rows trains on those
 rows, the same call twice gives the same bits, and 1 or 2 threads agree.
 """
 
+import json
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -213,6 +218,53 @@ def test_small_dense_network_on_two_threads_takes_the_split_path():
     )
     engine._allocate(16, 5, False)
     assert engine._thread_grads.size == network.layout.n_params
+
+
+_FEWER_THREADS_CHILD = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    from fastmlp._engine import Engine, kernel_inputs
+    from fastmlp._optimizers import AdamOptimizer
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(90, 5))
+    Y = np.eye(3)[rng.randint(0, 3, size=90)]
+    units = [5, 6, 3]
+    coefs = [rng.uniform(-0.5, 0.5, size=(5, 6)), rng.uniform(-0.5, 0.5, size=(6, 3))]
+    intercepts = [rng.uniform(-0.5, 0.5, size=6), rng.uniform(-0.5, 0.5, size=3)]
+    order = rng.permutation(90).astype(np.intp)
+    results = []
+    for n_threads in (1, 2):
+        engine = Engine(units, "relu", "softmax", "log_loss", np.float64, coefs,
+                        intercepts, n_threads)
+        optimizer = AdamOptimizer(engine.layout.n_params, np.float64, 0.01)
+        losses = [engine.train_epoch(kernel_inputs(X, np.float64), Y, None, order,
+                                     40, 0.01, optimizer) for _ in range(2)]
+        results.append({"params": engine.params.tolist(), "losses": losses,
+                        "split": int(engine._thread_grads.size > 0)})
+    print(json.dumps(results))
+    """
+)
+
+
+def test_small_network_epoch_with_fewer_threads_than_asked(subprocess_env):
+    # OMP_THREAD_LIMIT=1 gives the epoch's parallel region one thread while
+    # the engine was built for two: the rows and parameter slices must go to
+    # the threads that exist, and the result equal a one-thread engine's.
+    env = dict(subprocess_env, OMP_THREAD_LIMIT="1")
+    proc = subprocess.run(
+        [sys.executable, "-c", _FEWER_THREADS_CHILD],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    one, two = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (one["split"], two["split"]) == (0, 1)
+    assert_allclose(two["losses"], one["losses"], rtol=1e-12)
+    assert_allclose(two["params"], one["params"], rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
