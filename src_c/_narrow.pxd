@@ -19,6 +19,42 @@
 
 from cython cimport floating
 
+cdef extern from "_narrow_tiles.h":
+    # Register-tiled products, AVX2 + FMA builds only (FASTMLP_HAVE_TILES).
+    bint FASTMLP_HAVE_TILES
+    void fastmlp_tiles_f64(const double *a, Py_ssize_t a_rs, Py_ssize_t a_ps,
+                           const double *b, Py_ssize_t b_ps, Py_ssize_t n_red,
+                           Py_ssize_t n_rows, Py_ssize_t n_cols, double scale,
+                           double *c, Py_ssize_t ldc) noexcept nogil
+    void fastmlp_tiles_f32(const float *a, Py_ssize_t a_rs, Py_ssize_t a_ps,
+                           const float *b, Py_ssize_t b_ps, Py_ssize_t n_red,
+                           Py_ssize_t n_rows, Py_ssize_t n_cols, float scale,
+                           float *c, Py_ssize_t ldc) noexcept nogil
+
+cdef enum:
+    # Tiles take four rows at a time; below that, and for outputs narrower
+    # than one register, the loops are as fast.
+    TILE_MIN_ROWS = 4
+
+
+cdef inline bint _use_tiles(floating *dummy, Py_ssize_t n_rows,
+                            Py_ssize_t n_cols) noexcept nogil:
+    """Whether the register tiles take a product with these output sizes."""
+    cdef Py_ssize_t lanes = 8 if floating is float else 4
+    return FASTMLP_HAVE_TILES and n_rows >= TILE_MIN_ROWS and n_cols >= lanes
+
+
+cdef inline void _tiles(const floating *a, Py_ssize_t a_rs, Py_ssize_t a_ps,
+                        const floating *b, Py_ssize_t b_ps, Py_ssize_t n_red,
+                        Py_ssize_t n_rows, Py_ssize_t n_cols, floating scale,
+                        floating *c, Py_ssize_t ldc) noexcept nogil:
+    if floating is float:
+        fastmlp_tiles_f32(a, a_rs, a_ps, b, b_ps, n_red, n_rows, n_cols, scale,
+                          c, ldc)
+    else:
+        fastmlp_tiles_f64(a, a_rs, a_ps, b, b_ps, n_red, n_rows, n_cols, scale,
+                          c, ldc)
+
 
 cdef inline void narrow_nn(const floating *A, Py_ssize_t n, Py_ssize_t K,
                            const floating *W, Py_ssize_t N,
@@ -32,6 +68,9 @@ cdef inline void narrow_nn(const floating *A, Py_ssize_t n, Py_ssize_t K,
     cdef const floating *w3
     cdef floating *z
     cdef floating a0, a1, a2, a3
+    if _use_tiles(Z, n, N):
+        _tiles(A, K, 1, W, N, K, n, N, 1, Z, N)
+        return
     for r in range(n):
         a = A + r * K
         z = Z + r * N
@@ -108,6 +147,11 @@ cdef inline void narrow_tn(const floating *A, Py_ssize_t lda, Py_ssize_t n,
     cdef const floating *d3
     cdef floating *g
     cdef floating x0, x1, x2, x3
+    if N > 1 and _use_tiles(G, K, N):
+        # G's rows are A's columns: the tile's rows step by 1 through A,
+        # its reduction by lda.
+        _tiles(A, 1, lda, D, N, n, K, N, scale, G, N)
+        return
     for k in range(K * N):
         G[k] = 0
     r = 0

@@ -279,6 +279,52 @@ def test_predict_matches_baseline(
     check_predict(hidden_activation, output_case, 7, is_sparse, False, dtype, 1, tol)
 
 
+# Products with a narrow dimension run as register tiles in the AVX2 build
+# (4 rows x 3 registers, then 1 register, then single columns; leftover rows
+# one at a time): sizes around each of those edges, in both dtypes.
+NARROW_ROWS = [1, 3, 4, 5, 9, 33]
+NARROW_FAN_IN = [1, 3, 8, 16]
+NARROW_FAN_OUT = [2, 4, 7, 8, 13, 25, 100]
+
+
+@pytest.mark.parametrize("fan_out", NARROW_FAN_OUT)
+@pytest.mark.parametrize("fan_in", NARROW_FAN_IN)
+@pytest.mark.parametrize("n_rows", NARROW_ROWS)
+def test_narrow_forward_product_sizes(n_rows, fan_in, fan_out, dtype, tol):
+    rng = np.random.RandomState(n_rows * 1000 + fan_in * 100 + fan_out)
+    A_prev = random_array(rng, (n_rows, fan_in), dtype)
+    coef = random_array(rng, (fan_in, fan_out), dtype)
+    intercept = random_array(rng, fan_out, dtype)
+    out = np.full((n_rows, fan_out), np.nan, dtype=dtype)
+
+    _kernels.dense_forward(
+        A_prev, coef, intercept, out, ACTIVATION_CODES["identity"], 1
+    )
+
+    expected = A_prev.astype(np.float64) @ coef.astype(np.float64) + intercept
+    assert_allclose(out, expected, **tol)
+
+
+@pytest.mark.parametrize("output_case", ["identity-squared"], indirect=True)
+@pytest.mark.parametrize("hidden", [4, 7, 8, 13, 25], ids=lambda h: f"hidden{h}")
+@pytest.mark.parametrize("fan_in", [3, 8, 16], ids=lambda k: f"in{k}")
+@pytest.mark.parametrize("n_rows", [5, 33])
+def test_narrow_gradient_product_sizes(n_rows, fan_in, hidden, output_case, dtype):
+    # The first layer's coef gradient X.T @ delta has fan_in rows: tiles with
+    # and without leftover rows and columns, against the baseline.
+    check_loss_and_grad(
+        "tanh",
+        output_case,
+        n_rows,
+        True,
+        False,
+        False,
+        dtype,
+        1,
+        units=(fan_in, hidden),
+    )
+
+
 # Odd sizes, threads and read-only buffers, on two output types.
 @pytest.mark.parametrize(
     "output_case", ["softmax-log", "identity-squared-multi"], indirect=True
@@ -393,9 +439,17 @@ def test_loss_and_grad_sizes_threads_read_only(
 
 
 def check_loss_and_grad(
-    activation, case, n_rows, weighted, is_sparse, read_only, dtype, n_threads
+    activation,
+    case,
+    n_rows,
+    weighted,
+    is_sparse,
+    read_only,
+    dtype,
+    n_threads,
+    units=(3, 4, 3),
 ):
-    baseline, layer_units = tiny_network(activation, case, dtype)
+    baseline, layer_units = tiny_network(activation, case, dtype, units=units)
     rng = np.random.RandomState(6)
     X = sparse_rows(rng, n_rows, layer_units[0], dtype, read_only)
     Y = frozen(np.asarray(case.targets(rng, n_rows), dtype=dtype), read_only)

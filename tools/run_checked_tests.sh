@@ -65,7 +65,7 @@ fi
 mkdir -p "$work/fastmlp" "$work/src_c" "$work/tests"
 cp "$repo/setup.py" "$repo/pyproject.toml" "$work/"
 cp "$repo"/fastmlp/*.py "$work/fastmlp/"
-cp "$repo"/src_c/*.pyx "$repo"/src_c/*.pxd "$work/src_c/"
+cp "$repo"/src_c/*.pyx "$repo"/src_c/*.pxd "$repo"/src_c/*.h "$work/src_c/"
 cp "$repo"/tests/*.py "$work/tests/"
 
 mode="bounds-checked (FASTMLP_DEBUG=1)"
