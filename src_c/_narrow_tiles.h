@@ -131,23 +131,17 @@ FASTMLP_TILES_BODY(fastmlp_tiles_f32, float, __m256, 8, _mm256_setzero_ps,
 
 #define FASTMLP_HAVE_TILES 0
 
-static void fastmlp_tiles_f64(const double *a, ptrdiff_t a_rs, ptrdiff_t a_ps,
-                              const double *b, ptrdiff_t b_ps, ptrdiff_t n_red,
-                              ptrdiff_t n_rows, ptrdiff_t n_cols, double scale,
-                              double *c, ptrdiff_t ldc)
-{
-    (void)a; (void)a_rs; (void)a_ps; (void)b; (void)b_ps; (void)n_red;
-    (void)n_rows; (void)n_cols; (void)scale; (void)c; (void)ldc;
+#define FASTMLP_TILES_STAND_IN(NAME, T)                                          \
+static void NAME(const T *a, ptrdiff_t a_rs, ptrdiff_t a_ps, const T *b,          \
+                 ptrdiff_t b_ps, ptrdiff_t n_red, ptrdiff_t n_rows,               \
+                 ptrdiff_t n_cols, T scale, T *c, ptrdiff_t ldc)                  \
+{                                                                                 \
+    (void)a; (void)a_rs; (void)a_ps; (void)b; (void)b_ps; (void)n_red;            \
+    (void)n_rows; (void)n_cols; (void)scale; (void)c; (void)ldc;                  \
 }
 
-static void fastmlp_tiles_f32(const float *a, ptrdiff_t a_rs, ptrdiff_t a_ps,
-                              const float *b, ptrdiff_t b_ps, ptrdiff_t n_red,
-                              ptrdiff_t n_rows, ptrdiff_t n_cols, float scale,
-                              float *c, ptrdiff_t ldc)
-{
-    (void)a; (void)a_rs; (void)a_ps; (void)b; (void)b_ps; (void)n_red;
-    (void)n_rows; (void)n_cols; (void)scale; (void)c; (void)ldc;
-}
+FASTMLP_TILES_STAND_IN(fastmlp_tiles_f64, double)
+FASTMLP_TILES_STAND_IN(fastmlp_tiles_f32, float)
 
 #endif
 #endif

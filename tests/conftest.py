@@ -111,3 +111,28 @@ def subprocess_env():
     root = str(Path(fastmlp.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     return env
+
+
+@pytest.fixture(scope="session")
+def json_child(subprocess_env):
+    """Run Python code in a child interpreter; the JSON its last line prints.
+
+    Keyword arguments are environment variables for the child on top of
+    `subprocess_env`. The child must exit 0 within two minutes.
+    """
+    import json
+    import subprocess
+    import sys
+
+    def run(code, **env):
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env=dict(subprocess_env, **env),
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    return run

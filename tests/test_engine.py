@@ -10,9 +10,6 @@ engine's own contracts: an order listing only some rows trains on those
 rows, the same call twice gives the same bits, and 1 or 2 threads agree.
 """
 
-import json
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -248,20 +245,11 @@ _FEWER_THREADS_CHILD = textwrap.dedent(
 )
 
 
-def test_small_network_epoch_with_fewer_threads_than_asked(subprocess_env):
+def test_small_network_epoch_with_fewer_threads_than_asked(json_child):
     # OMP_THREAD_LIMIT=1 gives the epoch's parallel region one thread while
     # the engine was built for two: the rows and parameter slices must go to
     # the threads that exist, and the result equal a one-thread engine's.
-    env = dict(subprocess_env, OMP_THREAD_LIMIT="1")
-    proc = subprocess.run(
-        [sys.executable, "-c", _FEWER_THREADS_CHILD],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    one, two = json.loads(proc.stdout.strip().splitlines()[-1])
+    one, two = json_child(_FEWER_THREADS_CHILD, OMP_THREAD_LIMIT="1")
     assert (one["split"], two["split"]) == (0, 1)
     assert_allclose(two["losses"], one["losses"], rtol=1e-12)
     assert_allclose(two["params"], one["params"], rtol=1e-12, atol=1e-14)

@@ -457,19 +457,11 @@ _BLAS_CHILD = textwrap.dedent(
 )
 
 
-def test_concurrent_calls_leave_blas_threads_as_found(subprocess_env):
+def test_concurrent_calls_leave_blas_threads_as_found(json_child):
     # fit and predict cap BLAS at one thread while they run; that setting is
     # process-wide, so overlapping calls must not leave it capped. A fresh
     # interpreter: an earlier test here may have left it capped already.
-    proc = subprocess.run(
-        [sys.executable, "-c", _BLAS_CHILD],
-        capture_output=True,
-        text=True,
-        env=subprocess_env,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = json_child(_BLAS_CHILD)
     for after in report["after"]:
         assert after == report["before"]
 
