@@ -551,17 +551,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if check_input and not self._is_serving_input(X):
             # Dense X is checked for NaN and infinity by the kernel's threads,
             # chunk by chunk as they read it; sparse X's stored values here.
+            check_finite = not sp.issparse(X)
             X = validate_data(
                 self,
                 X,
                 accept_sparse=["csr", "csc"],
                 reset=False,
-                ensure_all_finite=False,
+                ensure_all_finite=not check_finite,
             )
-            if sp.issparse(X):
-                self._raise_if_not_finite(X)
-            else:
-                check_finite = True
         params = self._current_params()
         dtype = (
             np.float32
@@ -584,7 +581,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         ):
             out = network.predict_few(params, X)
             if out is None:
-                self._raise_if_not_finite(X)
+                self._raise_not_finite(X)
             return out
         inputs = kernel_inputs(X, dtype)
         n_threads = effective_n_threads()
@@ -598,17 +595,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             with blas_single_threaded():
                 out = network.predict(params, inputs, n_threads, check_finite)
         if out is None:
-            self._raise_if_not_finite(X)
+            self._raise_not_finite(X)
         return out
 
-    def _raise_if_not_finite(self, X):
-        """Raise scikit-learn's own error for a NaN or infinity in X."""
-        check_array(
-            X, accept_sparse=["csr", "csc"], dtype=None, estimator=self, input_name="X"
-        )
-        if not sp.issparse(X):
-            # check_array passed: the kernel found what NumPy did not.
-            raise ValueError("Input X contains NaN or infinity.")
+    def _raise_not_finite(self, X):
+        """Raise scikit-learn's own error for the NaN or infinity a kernel found."""
+        check_array(X, dtype=None, estimator=self, input_name="X")
+        # Unreachable unless NumPy and the kernel disagree on finiteness.
+        raise ValueError("Input X contains NaN or infinity.")
 
     def _predict_network(self, params):
         """Shapes and codes for predicting with `params` and the activations."""

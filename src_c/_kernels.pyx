@@ -15,7 +15,6 @@ baseline.
 cimport cython
 from cython cimport floating
 from cython.parallel cimport prange, threadid
-from libc.math cimport isfinite
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
@@ -230,7 +229,7 @@ def predict_few(
     """Single-threaded prediction for a few rows (serving latency).
 
     Returns False, computing nothing, when X holds NaN or infinity: the
-    caller then validates X the general way, which raises the proper error.
+    caller then raises scikit-learn's own error for it.
     Its small workspace lives on the C heap for the duration of the call.
     """
     cdef Network net
@@ -242,11 +241,9 @@ def predict_few(
     cdef Py_ssize_t *act_off = <Py_ssize_t *> malloc((n_layers + 1) * sizeof(Py_ssize_t))
     cdef floating *acts = NULL
     cdef floating *Z
-    for r in range(n):
-        for j in range(X.shape[1]):
-            if not isfinite(X[r, j]):
-                free(act_off)
-                return False
+    if n * X.shape[1] > 0 and not _all_finite(&X[0, 0], n * X.shape[1]):
+        free(act_off)
+        return False
     if act_off == NULL:
         raise MemoryError()
     act_off[0] = 0
