@@ -160,8 +160,10 @@ _SIGINT_CHILD = textwrap.dedent(
     rng = np.random.default_rng(0)
     X = rng.standard_normal((100_000, n_features), dtype=np.float32)
     y = X[:, :8].sum(axis=1)
+    # n_iter_no_change=max_iter: the easy target would otherwise converge
+    # in under a second on a fast machine, before the signal is sent.
     model = MLPRegressor(hidden_layer_sizes=(hidden,), max_iter=1000,
-                         solver=solver, random_state=0)
+                         n_iter_no_change=1000, solver=solver, random_state=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         print("FITTING", flush=True)
@@ -224,7 +226,10 @@ def interrupted_fits(subprocess_env):
                 continue
             lines = out.strip().splitlines()
             if proc.returncode != 0 or not lines:
-                reports[case] = {"error": f"exit {proc.returncode}: {err[-2000:]}"}
+                reports[case] = {
+                    "error": f"exit {proc.returncode}; stderr: {err[-2000:]!r}; "
+                    f"stdout: {out[-500:]!r}"
+                }
                 continue
             report = json.loads(lines[-1])
             report["latency"] = report["returned"] - sent[case]
