@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# Matrix products with a narrow dimension, as vectorisable loops.
+# Matrix products with a narrow dimension, as vectorisable loops, and the
+# register tiles that also take mid-sized products in the AVX2 build.
 #
 # Small tabular networks (8 features -> 100 units -> 1 output) and few-row
 # prediction give products where one dimension is tiny. A GEMM call costs more
@@ -35,6 +36,26 @@ cdef enum:
     # Tiles take four rows at a time; below that, and for outputs narrower
     # than one register, the loops are as fast.
     TILE_MIN_ROWS = 4
+    # Each 4-row tile streams the whole (n_red, n_cols) operand b. While b
+    # stays in L2 the tiles beat a GEMM call, which packs both operands
+    # first (one core, tiles / GEMM: float64 100x100x100 1.16, 100x50x100
+    # 1.2; float32 100x100x100 1.06-1.17); past it they lose (float64
+    # 100x256x256 0.63-0.73, float32 200x256x256 0.85).
+    TILE_MAX_STREAM_BYTES = 98304
+
+
+cdef inline bint tiles_beat_gemm(floating *dummy, Py_ssize_t n_rows,
+                                 Py_ssize_t n_red, Py_ssize_t n_cols) noexcept nogil:
+    """Whether the tiles outrun a GEMM call on this mid-sized product.
+
+    Outputs narrower than one full tile (3 registers) are left to the GEMM:
+    their masked last columns cost more than packing (float32 100x100x10:
+    0.67 of the GEMM's speed).
+    """
+    cdef Py_ssize_t lanes = 8 if floating is float else 4
+    return (FASTMLP_HAVE_TILES and n_rows >= TILE_MIN_ROWS
+            and n_cols >= 3 * lanes
+            and n_red * n_cols * <Py_ssize_t> sizeof(floating) <= TILE_MAX_STREAM_BYTES)
 
 
 cdef inline bint _use_tiles(floating *dummy, Py_ssize_t n_rows,

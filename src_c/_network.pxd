@@ -35,7 +35,7 @@ from cython.parallel cimport prange
 from _activations cimport ACT_SOFTMAX, bias_activate_row, multiply_derivative_row
 from _blas cimport gemm_rm
 from _losses cimport LOSS_SQUARED, output_loss_delta_row
-from _narrow cimport dot_rows, narrow_nn, narrow_tn
+from _narrow cimport dot_rows, narrow_nn, narrow_tn, tiles_beat_gemm
 
 cdef enum:
     # Below this many elements a pass runs on one thread: measured on 2 cores,
@@ -115,8 +115,12 @@ cdef inline Py_ssize_t _n_blocks(const Network *net, Py_ssize_t n_rows,
 cdef inline void product_nn(const floating *A, Py_ssize_t n, Py_ssize_t K,
                             const floating *W, Py_ssize_t N,
                             floating *Z) noexcept nogil:
-    """Z (n, N) = A (n, K) @ W (K, N), all row-major and contiguous."""
-    if n > FEW_ROWS and K > NARROW and N > 1:
+    """Z (n, N) = A (n, K) @ W (K, N), all row-major and contiguous.
+
+    A GEMM call unless the product is narrow, has one column, or is small
+    enough for the register tiles to win (tiles_beat_gemm).
+    """
+    if n > FEW_ROWS and K > NARROW and N > 1 and not tiles_beat_gemm(Z, n, K, N):
         gemm_rm(c'n', c'n', <int> n, <int> N, <int> K, 1, A, <int> K, W, <int> N,
                 0, Z, <int> N)
     elif N == 1:
@@ -130,11 +134,11 @@ cdef inline void product_tn(const floating *A, Py_ssize_t lda, Py_ssize_t n,
                             floating scale, floating *G) noexcept nogil:
     """G (K, N) = scale * A.T @ D; A is (n, K) inside rows of length lda.
 
-    A GEMM unless K is narrow or D has one column: for a 256 x 10 output
-    layer, the loop's scalar tail over the last N % 8 columns cost more than
-    a GEMM call (3 % of a large adam epoch).
+    A GEMM unless K is narrow, D has one column, or the register tiles win
+    (tiles_beat_gemm). For a 256 x 10 output layer the loops cost more than a
+    GEMM call (3 % of a large adam epoch).
     """
-    if K > NARROW and N > 1:
+    if K > NARROW and N > 1 and not tiles_beat_gemm(G, K, n, N):
         gemm_rm(c't', c'n', <int> K, <int> N, <int> n, scale, A, <int> lda, D,
                 <int> N, 0, G, <int> N)
     else:
