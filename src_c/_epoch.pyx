@@ -45,6 +45,8 @@ cdef enum:
     SIGNAL_CHECK_WORK = 16777216
     # A batch is split between threads only if each gets this many rows.
     SPLIT_MIN_ROWS = 8
+    # Rows of at most this many features are gathered by inline copies.
+    NARROW_ROW = 16
 
 
 cdef struct StepRule:
@@ -112,7 +114,17 @@ cdef inline Batch _dense_rows(const Py_ssize_t *order, Py_ssize_t first,
 cdef inline void _gather_rows(const floating *X, Py_ssize_t n_features,
                               const Py_ssize_t *rows, Py_ssize_t n_rows,
                               floating *out, int n_threads) noexcept nogil:
-    cdef Py_ssize_t r
+    cdef Py_ssize_t r, j
+    cdef const floating *src
+    if n_features <= NARROW_ROW:
+        # A libc memcpy call per row of a few values cost more than the copy
+        # (6 % of an 8 -> 100 -> 1 epoch); plain element copies inline.
+        for r in range(n_rows):
+            src = X + rows[r] * n_features
+            for j in range(n_features):
+                out[j] = src[j]
+            out = out + n_features
+        return
     if n_threads == 1 or n_rows * n_features <= 65536:
         for r in range(n_rows):
             memcpy(out + r * n_features, X + rows[r] * n_features,

@@ -389,15 +389,45 @@ cdef inline void _column_sums(const Network *net, const floating *D, Py_ssize_t 
 cdef inline void _sum_columns(const floating *D, Py_ssize_t n, Py_ssize_t width,
                               Py_ssize_t j0, Py_ssize_t j1, double scale,
                               floating *out, double *acc) noexcept nogil:
-    cdef Py_ssize_t r, j
-    cdef const floating *row
-    for j in range(j0, j1):
+    # Eight columns at a time in local sums that stay in registers down the
+    # rows: adding each row into acc[] in memory instead stalled on the
+    # stores (a third of a small network's backward pass). Every column is
+    # still summed in row order.
+    cdef Py_ssize_t r, j, tail
+    cdef const floating *col
+    cdef double s0, s1, s2, s3, s4, s5, s6, s7
+    j = j0
+    while j + 8 <= j1:
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
+        col = D + j
+        for r in range(n):
+            s0 = s0 + col[0]
+            s1 = s1 + col[1]
+            s2 = s2 + col[2]
+            s3 = s3 + col[3]
+            s4 = s4 + col[4]
+            s5 = s5 + col[5]
+            s6 = s6 + col[6]
+            s7 = s7 + col[7]
+            col = col + width
+        out[j] = <floating> (s0 * scale)
+        out[j + 1] = <floating> (s1 * scale)
+        out[j + 2] = <floating> (s2 * scale)
+        out[j + 3] = <floating> (s3 * scale)
+        out[j + 4] = <floating> (s4 * scale)
+        out[j + 5] = <floating> (s5 * scale)
+        out[j + 6] = <floating> (s6 * scale)
+        out[j + 7] = <floating> (s7 * scale)
+        j = j + 8
+    # The last j1 - j < 8 columns.
+    tail = j
+    for j in range(tail, j1):
         acc[j] = 0
     for r in range(n):
-        row = D + r * width
-        for j in range(j0, j1):
-            acc[j] += row[j]
-    for j in range(j0, j1):
+        col = D + r * width
+        for j in range(tail, j1):
+            acc[j] += col[j]
+    for j in range(tail, j1):
         out[j] = <floating> (acc[j] * scale)
 
 
