@@ -366,11 +366,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
-                    # scikit-learn's `shuffle(sample_idx)`: permute the
-                    # previous order by a fresh permutation of arange(n).
-                    perm = np.arange(n_train)
-                    self._random_state.shuffle(perm)
-                    sample_idx = sample_idx[perm]
+                    # scikit-learn's `shuffle(sample_idx)` draws a permutation
+                    # of arange(n) and takes sample_idx[perm]. Shuffling
+                    # sample_idx in place makes the same swaps from the same
+                    # draws, so gives the same order without the arange and
+                    # the copy.
+                    self._random_state.shuffle(sample_idx)
                 if train_idx is not None:
                     order = train_idx[sample_idx] if self.shuffle else train_idx
                 else:
