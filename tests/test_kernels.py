@@ -350,7 +350,8 @@ def test_mid_size_forward_product_sizes(n_rows, fan_in, fan_out, dtype):
     # A sum of fan_in products in `dtype` is within (fan_in + 1) roundings of
     # the sum of their magnitudes; a fixed rtol is too tight for cancelling
     # float32 sums of 100 terms, whatever their order.
-    bound = (fan_in + 2) * np.finfo(dtype).eps * (np.abs(A64) @ np.abs(W64) + np.abs(b64))
+    magnitude = np.abs(A64) @ np.abs(W64) + np.abs(b64)
+    bound = (fan_in + 2) * np.finfo(dtype).eps * magnitude
     error = np.abs(out - (A64 @ W64 + b64))
     assert np.all(error <= bound), np.nanmax(error / bound)
 
@@ -459,44 +460,6 @@ def test_loss_and_grad_matches_baseline(
     check_loss_and_grad(
         hidden_activation, output_case, 7, weighted, is_sparse, False, dtype, 1
     )
-
-
-# Mid-sized products (operand up to TILE_MAX_STREAM_BYTES, outputs at least
-# one full tile wide) also run as tiles instead of a GEMM in the AVX2 build:
-# widths around a full tile and a masked last register, in both dtypes.
-MID_FAN_IN = [17, 50, 100]
-MID_FAN_OUT = [24, 25, 31, 100]
-
-
-@pytest.mark.parametrize("fan_out", MID_FAN_OUT)
-@pytest.mark.parametrize("fan_in", MID_FAN_IN)
-@pytest.mark.parametrize("n_rows", [4, 7, 33])
-def test_mid_size_forward_product_sizes(n_rows, fan_in, fan_out, dtype):
-    rng = np.random.RandomState(n_rows * 1000 + fan_in * 100 + fan_out)
-    A_prev = random_array(rng, (n_rows, fan_in), dtype)
-    coef = random_array(rng, (fan_in, fan_out), dtype)
-    intercept = random_array(rng, fan_out, dtype)
-    out = np.full((n_rows, fan_out), np.nan, dtype=dtype)
-
-    _kernels.dense_forward(
-        A_prev, coef, intercept, out, ACTIVATION_CODES["identity"], 1
-    )
-
-    A64, W64, b64 = (x.astype(np.float64) for x in (A_prev, coef, intercept))
-    # A sum of fan_in products in `dtype` is within (fan_in + 1) roundings of
-    # the sum of their magnitudes; a fixed rtol is too tight for cancelling
-    # float32 sums of 100 terms, whatever their order.
-    bound = (fan_in + 2) * np.finfo(dtype).eps * (np.abs(A64) @ np.abs(W64) + np.abs(b64))
-    error = np.abs(out - (A64 @ W64 + b64))
-    assert np.all(error <= bound), np.nanmax(error / bound)
-
-
-@pytest.mark.parametrize("output_case", ["identity-squared"], indirect=True)
-@pytest.mark.parametrize("hidden", [24, 25, 100], ids=lambda h: f"hidden{h}")
-@pytest.mark.parametrize("fan_in", [17, 50], ids=lambda k: f"in{k}")
-@pytest.mark.parametrize("n_rows", [6, 33])
-def test_mid_size_gradient_product_sizes(n_rows, fan_in, hidden, output_case, dtype):
-    test_narrow_gradient_product_sizes(n_rows, fan_in, hidden, output_case, dtype)
 
 
 # Odd sizes, threads and read-only buffers, on two output types.
