@@ -29,7 +29,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-EXTENSIONS = ["_openmp_helpers", "_kernels", "_epoch"]
+EXTENSIONS = ["_openmp_helpers", "_kernels", "_epoch", "_shuffle"]
 # Modules that get an AVX2 + FMA copy, and the flags that build it.
 SIMD_VARIANTS = ["_kernels", "_epoch"]
 AVX2_FLAGS = {"msvc": ["/arch:AVX2"], "other": ["-mavx2", "-mfma"]}

@@ -33,6 +33,7 @@ from ._compat import (
 from ._engine import Engine, Network, kernel_inputs, n_samples_of
 from ._layout import Layout
 from ._optimizers import AdamOptimizer, SGDOptimizer
+from ._random import OrderShuffler
 from ._threads import blas_single_threaded, effective_n_threads
 
 _BASE = operator.attrgetter("base")
@@ -362,16 +363,19 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             batch_size = int(np.clip(self.batch_size, 1, n_train))
 
         sample_idx = np.arange(n_train, dtype=np.intp)
+        # scikit-learn's `shuffle(sample_idx)` draws a permutation of
+        # arange(n) and takes sample_idx[perm]. Shuffling sample_idx in place
+        # makes the same swaps from the same draws, so gives the same order
+        # without the arange and the copy. No other draw is made until the
+        # epochs end.
+        shuffler = OrderShuffler(
+            self._random_state, sample_idx, fast=self.shuffle and not incremental
+        )
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
-                    # scikit-learn's `shuffle(sample_idx)` draws a permutation
-                    # of arange(n) and takes sample_idx[perm]. Shuffling
-                    # sample_idx in place makes the same swaps from the same
-                    # draws, so gives the same order without the arange and
-                    # the copy.
-                    self._random_state.shuffle(sample_idx)
+                    shuffler.shuffle()
                 if train_idx is not None:
                     order = train_idx[sample_idx] if self.shuffle else train_idx
                 else:
@@ -424,6 +428,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
+        finally:
+            shuffler.restore()
 
         if early_stopping:
             params = engine.layout.pack(self._best_coefs, self._best_intercepts, dtype)

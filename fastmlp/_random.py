@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The per-epoch shuffle of the sample order, from scikit-learn's draws."""
+
+import numpy as np
+
+from ._shuffle import shuffle_mt19937
+
+
+class OrderShuffler:
+    """Shuffles one sample order in place, as ``random_state.shuffle`` would.
+
+    Call `shuffle()` before each epoch and `restore()` after the last (also
+    when training fails). For a RandomState over MT19937 (what
+    ``check_random_state`` builds from an int or None) the generator's state
+    is taken out here, advanced by the inlined algorithm (src_c/_shuffle.pyx:
+    the same draws and swaps) and put back by `restore()`: taking it out and
+    back costs about as much as one 20000-row shuffle, so it is done once per
+    fit, not once per epoch. Nothing else may draw from ``random_state`` in
+    between. Any other generator, or ``fast=False`` (a single shuffle, as in
+    partial_fit), uses RandomState.shuffle itself.
+    """
+
+    def __init__(self, random_state, order, fast=True):
+        self.random_state = random_state
+        self.order = order
+        self._state = None
+        if not fast:
+            return
+        state = random_state.get_state(legacy=False)
+        if (
+            state["bit_generator"] == "MT19937"
+            and order.dtype == np.intp
+            and order.ndim == 1
+            and order.flags.c_contiguous
+            and order.flags.writeable
+            and order.shape[0] < 2**32
+        ):
+            self._state = state
+            self._key = np.array(state["state"]["key"], dtype=np.uint32)
+            self._pos = int(state["state"]["pos"])
+
+    def shuffle(self):
+        if self._state is None:
+            self.random_state.shuffle(self.order)
+        else:
+            self._pos = shuffle_mt19937(self._key, self._pos, self.order)
+
+    def restore(self):
+        """Put the advanced state back into ``random_state`` (idempotent)."""
+        if self._state is not None:
+            self._state["state"] = {"key": self._key, "pos": self._pos}
+            self.random_state.set_state(self._state)
+            self._state = None
