@@ -26,7 +26,7 @@
 #
 # Needs a compiler, Cython>=3.1 and setuptools (the build requirements of
 # pyproject.toml). Without arguments after `--`, runs the kernel, engine,
-# gradient, property, layout, bad-input and shuffle tests that exist in tests/
+# gradient, property, layout, bad-input and shuffle tests that exist in tests/.
 
 set -euo pipefail
 
