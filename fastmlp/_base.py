@@ -368,9 +368,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # makes the same swaps from the same draws, so gives the same order
         # without the arange and the copy. No other draw is made until the
         # epochs end.
-        shuffler = OrderShuffler(
-            self._random_state, sample_idx, fast=self.shuffle and not incremental
-        )
+        max_shuffles = 0 if not self.shuffle else 1 if incremental else self.max_iter
+        shuffler = OrderShuffler(self._random_state, sample_idx, max_shuffles)
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):

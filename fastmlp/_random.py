@@ -16,15 +16,20 @@ class OrderShuffler:
     the same draws and swaps) and put back by `restore()`: taking it out and
     back costs about as much as one 20000-row shuffle, so it is done once per
     fit, not once per epoch. Nothing else may draw from ``random_state`` in
-    between. Any other generator, or ``fast=False`` (a single shuffle, as in
-    partial_fit), uses RandomState.shuffle itself.
+    between. Any other generator, or too little shuffling to pay for taking
+    the state out and back (`max_shuffles` times the order's length below
+    FAST_MIN_SWAPS), uses RandomState.shuffle itself.
     """
 
-    def __init__(self, random_state, order, fast=True):
+    # get_state + set_state cost ~170 us; the inlined shuffle saves ~5.5 ns
+    # per element (20000 rows: 281 -> 170 us per epoch).
+    FAST_MIN_SWAPS = 1 << 16
+
+    def __init__(self, random_state, order, max_shuffles):
         self.random_state = random_state
         self.order = order
         self._state = None
-        if not fast:
+        if max_shuffles * order.shape[0] < self.FAST_MIN_SWAPS:
             return
         state = random_state.get_state(legacy=False)
         if (

@@ -10,7 +10,7 @@ from fastmlp._random import OrderShuffler
 
 
 def shuffle_order(random_state, order):
-    shuffler = OrderShuffler(random_state, order)
+    shuffler = OrderShuffler(random_state, order, max_shuffles=2**16)
     shuffler.shuffle()
     shuffler.restore()
 
@@ -41,7 +41,8 @@ def test_same_order_and_state_as_randomstate(seed, n):
         rs.standard_normal()
     x = np.arange(n, dtype=np.intp) * 7 + 3
     y = x.copy()
-    shuffler = OrderShuffler(ours, x)
+    shuffler = OrderShuffler(ours, x, max_shuffles=2**16)
+    assert (shuffler._state is not None) == (n > 0)
     for epoch in range(3):
         shuffler.shuffle()
         theirs.shuffle(y)
@@ -101,10 +102,15 @@ def test_bad_state_is_refused():
         shuffle_mt19937(np.zeros(624, dtype=np.uint32), 625, x)
 
 
+@pytest.mark.parametrize("inlined", [True, False], ids=["inlined", "randomstate"])
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_fit_leaves_a_given_randomstate_as_scikit_learn_does(solver):
+def test_fit_leaves_a_given_randomstate_as_scikit_learn_does(
+    solver, inlined, monkeypatch
+):
     # A RandomState passed as random_state is advanced by the fit: after the
     # inlined shuffles it must hold the state scikit-learn's fit leaves.
+    if inlined:  # this small fit would not take the inlined path otherwise
+        monkeypatch.setattr(OrderShuffler, "FAST_MIN_SWAPS", 1)
     from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
     from fastmlp import MLPRegressor
@@ -122,7 +128,8 @@ def test_fit_leaves_a_given_randomstate_as_scikit_learn_does(solver):
 
 def test_failed_fit_puts_the_state_back(monkeypatch):
     # An error in the third epoch (before its shuffle): the RandomState must
-    # hold the state of two shuffles, as after scikit-learn's two-epoch fit.
+    # hold the state of two inlined shuffles, as after scikit-learn's
+    # two-epoch fit.
     from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
     from fastmlp import MLPRegressor, _base
@@ -135,17 +142,36 @@ def test_failed_fit_puts_the_state_back(monkeypatch):
 
         def shuffle(self):
             FailingThirdShuffle.calls += 1
+            FailingThirdShuffle.inlined = self._state is not None
             if FailingThirdShuffle.calls == 3:
                 raise RuntimeError("third epoch")
             super().shuffle()
 
     params = dict(hidden_layer_sizes=(5,), batch_size=50, n_iter_no_change=100)
     failed = np.random.RandomState(3)
+    monkeypatch.setattr(OrderShuffler, "FAST_MIN_SWAPS", 1)
     monkeypatch.setattr(_base, "OrderShuffler", FailingThirdShuffle)
     with pytest.raises(RuntimeError, match="third epoch"):
         MLPRegressor(random_state=failed, max_iter=5, **params).fit(X, y)
     monkeypatch.undo()
+    assert FailingThirdShuffle.inlined
     completed = np.random.RandomState(3)
     with pytest.warns(ConvergenceWarning):
         SkMLPRegressor(random_state=completed, max_iter=2, **params).fit(X, y)
     _assert_same_state(failed, completed)
+
+
+def test_short_shuffling_keeps_randomstate_shuffle():
+    # Below FAST_MIN_SWAPS the state stays in the RandomState (taking it out
+    # would cost more than the inlined shuffle saves); same results.
+    x = np.arange(100, dtype=np.intp)
+    y = x.copy()
+    ours, theirs = np.random.RandomState(2), np.random.RandomState(2)
+    shuffler = OrderShuffler(ours, x, max_shuffles=5)
+    assert shuffler._state is None
+    for _ in range(5):
+        shuffler.shuffle()
+        theirs.shuffle(y)
+        assert_array_equal(x, y)
+    shuffler.restore()
+    _assert_same_state(ours, theirs)
