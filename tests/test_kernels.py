@@ -291,18 +291,25 @@ NARROW_FAN_OUT = [2, 4, 7, 8, 13, 25, 100]
 @pytest.mark.parametrize("fan_in", NARROW_FAN_IN)
 @pytest.mark.parametrize("n_rows", NARROW_ROWS)
 def test_narrow_forward_product_sizes(n_rows, fan_in, fan_out, dtype, tol):
+    A_prev, coef, intercept, out = _identity_layer(n_rows, fan_in, fan_out, dtype)
+    expected = A_prev.astype(np.float64) @ coef.astype(np.float64) + intercept
+    assert_allclose(out, expected, **tol)
+
+
+def _identity_layer(n_rows, fan_in, fan_out, dtype):
+    """Random inputs of one identity layer, and the kernel's output.
+
+    The output starts as NaN, so an element the kernel never writes fails.
+    """
     rng = np.random.RandomState(n_rows * 1000 + fan_in * 100 + fan_out)
     A_prev = random_array(rng, (n_rows, fan_in), dtype)
     coef = random_array(rng, (fan_in, fan_out), dtype)
     intercept = random_array(rng, fan_out, dtype)
     out = np.full((n_rows, fan_out), np.nan, dtype=dtype)
-
     _kernels.dense_forward(
         A_prev, coef, intercept, out, ACTIVATION_CODES["identity"], 1
     )
-
-    expected = A_prev.astype(np.float64) @ coef.astype(np.float64) + intercept
-    assert_allclose(out, expected, **tol)
+    return A_prev, coef, intercept, out
 
 
 @pytest.mark.parametrize("output_case", ["identity-squared"], indirect=True)
@@ -336,16 +343,7 @@ MID_FAN_OUT = [24, 25, 31, 100]
 @pytest.mark.parametrize("fan_in", MID_FAN_IN)
 @pytest.mark.parametrize("n_rows", [4, 7, 33])
 def test_mid_size_forward_product_sizes(n_rows, fan_in, fan_out, dtype):
-    rng = np.random.RandomState(n_rows * 1000 + fan_in * 100 + fan_out)
-    A_prev = random_array(rng, (n_rows, fan_in), dtype)
-    coef = random_array(rng, (fan_in, fan_out), dtype)
-    intercept = random_array(rng, fan_out, dtype)
-    out = np.full((n_rows, fan_out), np.nan, dtype=dtype)
-
-    _kernels.dense_forward(
-        A_prev, coef, intercept, out, ACTIVATION_CODES["identity"], 1
-    )
-
+    A_prev, coef, intercept, out = _identity_layer(n_rows, fan_in, fan_out, dtype)
     A64, W64, b64 = (x.astype(np.float64) for x in (A_prev, coef, intercept))
     # A sum of fan_in products in `dtype` is within (fan_in + 1) roundings of
     # the sum of their magnitudes; a fixed rtol is too tight for cancelling
