@@ -61,8 +61,11 @@ cdef inline uint32_t _next(uint32_t *key, Py_ssize_t *pos) noexcept nogil:
     return y
 
 
-def shuffle_mt19937(uint32_t[::1] key not None, Py_ssize_t pos,
-                    Py_ssize_t[::1] x not None):
+def shuffle_mt19937(
+    uint32_t[::1] key not None,     # INOUT the generator's 624 state words
+    Py_ssize_t pos,                 # IN    index of the next word to use
+    Py_ssize_t[::1] x not None,     # INOUT the order, shuffled in place
+):
     """Shuffle x in place from MT19937 state (key, pos); return the new pos.
 
     `key` (624 words) is advanced in place. Orders longer than 2**32 are
