@@ -35,6 +35,13 @@ _LBFGS_GEMM_MIN_ROWS = 256
 # between threads (one parallel region per epoch) instead of splitting each
 # product: their products are too small to split well.
 _SPLIT_BATCH_MAX_PARAMS = 1 << 16
+# Each thread sharing a batch of such a network gets at least this many
+# multiply-adds of it; with too little for two, the epoch runs on one thread
+# and opens no parallel region. Measured on 2 cores, 8 -> 100 -> 1, per
+# epoch, 1 thread / 2 threads: batch 16 (15k MACs per thread) 6.7-7.7 /
+# 6.0-16.7 ms, batch 32 (30k) 5.5-7.7 / 4.0-5.9 ms; and 8 -> 10 -> 1 at
+# batch 200 (19k) 1.42-1.53 / 1.17-1.57 ms: no gain below ~30k.
+_SPLIT_MIN_MACS = 32768
 _PREDICT_FEW = {
     np.float32: _kernels.predict_few["float"],
     np.float64: _kernels.predict_few["double"],
@@ -198,14 +205,9 @@ class Engine(Network):
             return
         layout = self.layout
         self._batch_size = batch_size
-        # Small dense networks split each batch by rows between threads,
-        # each with its own workspace block (see _epoch.train_epoch).
-        split = (
-            self.n_threads > 1
-            and not is_sparse
-            and layout.n_params <= _SPLIT_BATCH_MAX_PARAMS
-        )
-        n_blocks = self.n_threads if split else 1
+        self._epoch_threads, split = self._epoch_split(batch_size, is_sparse)
+        n_threads = self._epoch_threads
+        n_blocks = n_threads if split else 1
         self._act_off, size = layout.activation_offsets(batch_size)
         self._acts = np.empty(n_blocks * size, dtype=self.dtype)
         self._deltas = np.empty(n_blocks * size, dtype=self.dtype)
@@ -214,11 +216,31 @@ class Engine(Network):
         )
         self._row_loss = np.empty(n_blocks * batch_size, dtype=np.float64)
         self._scratch = np.empty(
-            n_blocks * max(layout.layer_units) + 2 * self.n_threads, dtype=np.float64
+            n_blocks * max(layout.layer_units) + 2 * n_threads, dtype=np.float64
         )
         self._thread_grads = np.empty(
-            (self.n_threads - 1) * layout.n_params if split else 0, dtype=self.dtype
+            (n_threads - 1) * layout.n_params if split else 0, dtype=self.dtype
         )
+
+    def _epoch_split(self, batch_size, is_sparse):
+        """(threads, split) for the epochs of one batch size.
+
+        A small dense network splits each batch by rows between threads,
+        each with its own workspace block (see _epoch.train_epoch), as many
+        threads as get _SPLIT_MIN_MACS of it; below two such shares it trains
+        on one thread. Larger networks split each product instead.
+        """
+        layout = self.layout
+        if is_sparse or layout.n_params > _SPLIT_BATCH_MAX_PARAMS:
+            return self.n_threads, False
+        units = layout.layer_units
+        sizes = [a * b for a, b in zip(units[:-1], units[1:], strict=True)]
+        # Forward, coef gradient and (above the first layer) delta products.
+        macs_per_row = 3 * sum(sizes) - sizes[0]
+        n_threads = min(self.n_threads, batch_size * macs_per_row // _SPLIT_MIN_MACS)
+        if n_threads < 2:
+            return 1, False
+        return n_threads, True
 
     def train_epoch(
         self, inputs, Y, sample_weight, order, batch_size, alpha, optimizer
@@ -263,7 +285,7 @@ class Engine(Network):
             kw["beta_2"],
             kw["epsilon"],
             kw["adam_t"],
-            self.n_threads,
+            self._epoch_threads,
         )
         optimizer.epoch_done(adam_t, last_lr)
         if status == STATUS_INTERRUPTED:

@@ -17,6 +17,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
+from fastmlp import _engine
 from fastmlp._engine import Engine, kernel_inputs
 from fastmlp._optimizers import AdamOptimizer, SGDOptimizer
 from fastmlp.numpy_baseline import SGD, Adam, train_epoch
@@ -182,11 +183,13 @@ def test_epoch_matches_baseline_every_loss(
 @pytest.mark.parametrize("is_shuffled", ORDERS)
 @pytest.mark.parametrize("solver_id", ["sgd-nesterov", "sgd-plain", "adam"])
 def test_small_network_epoch_on_two_threads_matches_baseline(
-    solver_id, is_shuffled, weighted, batch_size, output_case, dtype
+    solver_id, is_shuffled, weighted, batch_size, output_case, dtype, monkeypatch
 ):
     # A small dense network on two threads trains the whole epoch in one
     # parallel region, each batch's rows split between the threads and the
-    # step split by parameter slices (_epoch._train_split_epoch).
+    # step split by parameter slices (_epoch._train_split_epoch). This one is
+    # too small to be split for speed: the threshold is lifted to test it.
+    monkeypatch.setattr(_engine, "_SPLIT_MIN_MACS", 1)
     check_epochs_match(
         solver_id,
         "relu",
@@ -200,29 +203,62 @@ def test_small_network_epoch_on_two_threads_matches_baseline(
     )
 
 
-def test_small_dense_network_on_two_threads_takes_the_split_path():
-    # The test above covers the split epoch only if the engine picks it.
-    network = BaselineNetwork([5, 6, 4, 3], "relu", "softmax", "log_loss", np.float64)
-    engine = Engine(
-        [5, 6, 4, 3],
+def _engine_for(units, n_threads):
+    network = BaselineNetwork(units, "relu", "softmax", "log_loss", np.float64)
+    return Engine(
+        units,
         "relu",
         "softmax",
         "log_loss",
         np.float64,
         network.coefs,
         network.intercepts,
-        2,
+        n_threads,
     )
+
+
+def test_small_dense_network_on_two_threads_takes_the_split_path(monkeypatch):
+    # The test above covers the split epoch only if the engine picks it.
+    monkeypatch.setattr(_engine, "_SPLIT_MIN_MACS", 1)
+    engine = _engine_for([5, 6, 4, 3], 2)
     engine._allocate(16, 5, False)
-    assert engine._thread_grads.size == network.layout.n_params
+    assert engine._epoch_threads == 2
+    assert engine._thread_grads.size == engine.layout.n_params
+
+
+@pytest.mark.parametrize(
+    "units, batch_size, n_threads, expected",
+    [
+        # 8 -> 100 -> 1: 1900 multiply-adds per row, 380k per batch of 200.
+        ([8, 100, 1], 200, 2, 2),
+        ([8, 100, 1], 200, 16, 11),
+        # 16 rows: 30400, less than one share of 32768.
+        ([8, 100, 1], 16, 2, 1),
+        # 8 -> 10 -> 1: 190 per row, 38000 per batch: one thread.
+        ([8, 10, 1], 200, 2, 1),
+        # Over _SPLIT_BATCH_MAX_PARAMS: products split, every thread.
+        ([784, 256, 10], 200, 2, 2),
+    ],
+)
+def test_epoch_threads_follow_the_work_per_batch(
+    units, batch_size, n_threads, expected
+):
+    engine = _engine_for(units, n_threads)
+    engine._allocate(batch_size, units[0], False)
+    assert engine._epoch_threads == expected
+    split = engine.layout.n_params <= _engine._SPLIT_BATCH_MAX_PARAMS and expected > 1
+    assert engine._thread_grads.size == (expected - 1) * engine.layout.n_params * split
 
 
 _FEWER_THREADS_CHILD = textwrap.dedent(
     """
     import json
     import numpy as np
+    from fastmlp import _engine
     from fastmlp._engine import Engine, kernel_inputs
     from fastmlp._optimizers import AdamOptimizer
+
+    _engine._SPLIT_MIN_MACS = 1  # split this small network on two threads
 
     rng = np.random.RandomState(0)
     X = rng.normal(size=(90, 5))
@@ -258,10 +294,13 @@ def test_small_network_epoch_with_fewer_threads_than_asked(json_child):
 @pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
 @pytest.mark.parametrize("hidden_activation", ["relu", "tanh"], indirect=True)
 def test_wide_layers_on_two_threads_match_baseline(
-    hidden_activation, output_case, dtype
+    hidden_activation, output_case, dtype, monkeypatch
 ):
     # A batch narrower than its layer (40 rows, 300 units) on two threads:
-    # the forward GEMM is split by column blocks, not by rows.
+    # the forward GEMM is split by column blocks, not by rows. That happens
+    # in networks too large to split by batch rows; this small one is
+    # treated as one.
+    monkeypatch.setattr(_engine, "_SPLIT_BATCH_MAX_PARAMS", 0)
     X, Y, sample_weight, network, perm = make_problem(
         hidden_activation, output_case, dtype, n_samples=90, hidden=(64, 300)
     )
@@ -279,6 +318,7 @@ def test_wide_layers_on_two_threads_match_baseline(
         )
         assert_allclose(loss_sum / X.shape[0], expected, rtol=tol["rtol"])
         assert_allclose(engine.params, network.params, **tol)
+    assert (engine._epoch_threads, engine._thread_grads.size) == (2, 0)
 
 
 @pytest.mark.parametrize("output_case", ["identity-squared-multi"], indirect=True)
