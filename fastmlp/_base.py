@@ -368,7 +368,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # makes the same swaps from the same draws, so gives the same order
         # without the arange and the copy. No other draw is made until the
         # epochs end.
-        max_shuffles = 0 if not self.shuffle else 1 if incremental else self.max_iter
+        if not self.shuffle:
+            max_shuffles = 0
+        elif incremental:
+            max_shuffles = 1
+        else:
+            max_shuffles = self.max_iter
         shuffler = OrderShuffler(self._random_state, sample_idx, max_shuffles)
         try:
             self.n_iter_ = 0

@@ -44,6 +44,17 @@ cdef enum:
     TILE_MAX_STREAM_BYTES = 98304
 
 
+cdef inline Py_ssize_t _lanes(floating *dummy) noexcept nogil:
+    """Values per AVX2 register."""
+    return 8 if floating is float else 4
+
+
+cdef inline bint _use_tiles(floating *dummy, Py_ssize_t n_rows,
+                            Py_ssize_t n_cols) noexcept nogil:
+    """Whether the register tiles take a product with these output sizes."""
+    return FASTMLP_HAVE_TILES and n_rows >= TILE_MIN_ROWS and n_cols >= _lanes(dummy)
+
+
 cdef inline bint tiles_beat_gemm(floating *dummy, Py_ssize_t n_rows,
                                  Py_ssize_t n_red, Py_ssize_t n_cols) noexcept nogil:
     """Whether the tiles outrun a GEMM call on this mid-sized product.
@@ -52,17 +63,8 @@ cdef inline bint tiles_beat_gemm(floating *dummy, Py_ssize_t n_rows,
     their masked last columns cost more than packing (float32 100x100x10:
     0.67 of the GEMM's speed).
     """
-    cdef Py_ssize_t lanes = 8 if floating is float else 4
-    return (FASTMLP_HAVE_TILES and n_rows >= TILE_MIN_ROWS
-            and n_cols >= 3 * lanes
+    return (_use_tiles(dummy, n_rows, n_cols) and n_cols >= 3 * _lanes(dummy)
             and n_red * n_cols * <Py_ssize_t> sizeof(floating) <= TILE_MAX_STREAM_BYTES)
-
-
-cdef inline bint _use_tiles(floating *dummy, Py_ssize_t n_rows,
-                            Py_ssize_t n_cols) noexcept nogil:
-    """Whether the register tiles take a product with these output sizes."""
-    cdef Py_ssize_t lanes = 8 if floating is float else 4
-    return FASTMLP_HAVE_TILES and n_rows >= TILE_MIN_ROWS and n_cols >= lanes
 
 
 cdef inline void _tiles(const floating *a, Py_ssize_t a_rs, Py_ssize_t a_ps,
