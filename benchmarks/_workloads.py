@@ -256,6 +256,19 @@ def _training_candidates(ctx, task, params, X, y, X_test, y_test, n_warm):
     return candidates
 
 
+def _round_ratios(sk, res):
+    """scikit-learn's time / this one, round by round, or None.
+
+    Within a round the implementations ran back to back, so each ratio saw
+    nearly the same machine: its spread over the rounds shows how far the
+    noise of the host moves a speed-up. Only interleaved timings have rounds.
+    """
+    ours, theirs = res.get("times"), sk.get("times")
+    if not ours or not theirs or len(ours) != len(theirs) or min(ours) <= 0:
+        return None
+    return [s / t for s, t in zip(theirs, ours, strict=True)]
+
+
 def _rows(results):
     sk = results.get("sklearn")
     rows = []
@@ -265,11 +278,13 @@ def _rows(results):
             **res,
             "ratio_to_sklearn": None,
             "ratio_to_sklearn_min": None,
+            "ratio_to_sklearn_rounds": None,
         }
         if sk and res["median"] and res["min"]:
             row["ratio_to_sklearn"] = sk["median"] / res["median"]
             # Ratio of best times: what is left when contention is filtered out.
             row["ratio_to_sklearn_min"] = sk["min"] / res["min"]
+            row["ratio_to_sklearn_rounds"] = _round_ratios(sk, res)
         rows.append(row)
     return rows
 
