@@ -5,9 +5,10 @@ Timing rules (STYLE.md section 6): every implementation of a workload runs in
 this one process on the same arrays; one unrecorded warm-up each; then
 rounds in which every implementation runs once, the starting implementation
 rotating from round to round so that a slow drift of the machine (other
-processes, thermal state) spreads over all of them; median and min of the
-recorded rounds. A round budget may cut the number of rounds, never below
-``min_repeats``; the JSON says when it did.
+processes, thermal state) spreads over all of them, with a pause before each
+call so that no thread pool of the previous one is still spinning
+(SETTLE_S); median and min of the recorded rounds. A round budget may cut
+the number of rounds, never below ``min_repeats``; the JSON says when it did.
 """
 
 import dataclasses
@@ -23,6 +24,14 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+
+# Pause before each timed call. After its last threaded call, OpenBLAS keeps
+# its worker threads spinning for 2**28 clock ticks (~0.1 s) before they
+# sleep; the next candidate then shares the cores with them. Measured here:
+# a 4000-row fastmlp fit took 40 ms alone, 84 ms right after a NumPy GEMM,
+# 42 ms when 0.2 s passed in between. Each candidate is timed as the only
+# thing running, as it would be in a user's process.
+SETTLE_S = float(os.environ.get("FASTMLP_BENCH_SETTLE_S", "0.2"))
 
 # Environment variables that change how many threads the native pools start.
 THREAD_ENV_VARS = (
@@ -92,6 +101,7 @@ def time_interleaved(candidates, repeats, min_repeats, budget_s=None, log=print)
     while r < n_rounds:
         for k in range(len(candidates)):
             cand = candidates[(r + k) % len(candidates)]
+            time.sleep(SETTLE_S)
             t0 = time.perf_counter()
             obj = _quiet_call(cand.run)
             elapsed = time.perf_counter() - t0
