@@ -140,7 +140,7 @@ class Network:
         """
         layout = self.layout
         n_samples = n_samples_of(inputs)
-        chunk = self._chunk_rows(params.itemsize, n_samples)
+        chunk = self._chunk_rows(params.itemsize, n_samples, n_threads)
         act_off, act_size = self._predict_offsets(chunk)
         # One chunk workspace per thread that can get a chunk of its own.
         n_used = max(1, min(n_threads, -(-n_samples // chunk)))
@@ -163,10 +163,16 @@ class Network:
         )
         return out if finite else None
 
-    def _chunk_rows(self, itemsize, n_samples):
+    def _chunk_rows(self, itemsize, n_samples, n_threads):
         width = sum(self.layout.layer_units[1:])
-        chunk = _PREDICT_CHUNK_BYTES // (itemsize * width)
-        return int(min(max(chunk, 64), max(n_samples, 1)))
+        chunk = max(_PREDICT_CHUNK_BYTES // (itemsize * width), 64)
+        n_samples = max(n_samples, 1)
+        if n_threads > 1 and n_samples > chunk:
+            # As many equal chunks as a multiple of the threads: 5 chunks of
+            # 10000 rows on 2 threads left one thread 3 and the other 2.
+            per_thread = -(-n_samples // (chunk * n_threads))
+            chunk = max(-(-n_samples // (per_thread * n_threads)), 64)
+        return int(min(chunk, n_samples))
 
     def _predict_offsets(self, chunk):
         # Single-row serving calls this with the same chunk every time.

@@ -250,6 +250,26 @@ def test_epoch_threads_follow_the_work_per_batch(
     assert engine._thread_grads.size == (expected - 1) * engine.layout.n_params * split
 
 
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 16])
+@pytest.mark.parametrize("n_samples", [1, 63, 1000, 1024, 2000, 4000, 10001, 60000])
+def test_predict_chunks_split_evenly_between_threads(n_samples, n_threads):
+    # 784 -> 256 -> 10 in float32: the byte budget gives 1971-row chunks.
+    engine = _engine_for([784, 256, 10], n_threads)
+    most = _engine._PREDICT_CHUNK_BYTES // (4 * (256 + 10))
+    chunk = engine._chunk_rows(4, n_samples, n_threads)
+    n_chunks = -(-n_samples // chunk)
+    assert 1 <= chunk <= max(most, 64)
+    assert chunk >= min(64, n_samples)
+    if n_samples <= most:
+        # One chunk: its products are split between the threads instead.
+        assert n_chunks == 1
+    elif n_threads > 1 and chunk > 64:
+        # Every thread gets the same number of chunks, all but the last of
+        # equal size, so none waits on another's extra chunk at the end.
+        assert n_chunks % n_threads == 0
+        assert n_samples - (n_chunks - 1) * chunk > chunk - n_chunks
+
+
 _FEWER_THREADS_CHILD = textwrap.dedent(
     """
     import json
