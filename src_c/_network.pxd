@@ -254,6 +254,13 @@ cdef inline void forward(const Network *net, const floating *params,
     IN params, batch; OUT acts. The caller finishes the output layer: with
     its loss (`output_loss_delta`) or with its activation (`finish_output`).
     """
+    forward_from(net, params, batch, acts, 0)
+
+
+cdef inline void forward_from(const Network *net, const floating *params,
+                              const Batch *batch, floating *acts,
+                              Py_ssize_t first) noexcept nogil:
+    """`forward` from layer `first` on, the layers below it already in acts."""
     cdef Py_ssize_t i, r, blk, r0, r1, n_blocks
     cdef Py_ssize_t n = batch.n_rows
     cdef Py_ssize_t fan_in, fan_out
@@ -262,7 +269,7 @@ cdef inline void forward(const Network *net, const floating *params,
     cdef const floating *b
     cdef floating *Z
     cdef int act
-    for i in range(net.n_layers):
+    for i in range(first, net.n_layers):
         fan_in = net.units[i]
         fan_out = net.units[i + 1]
         W = params + net.coef_off[i]

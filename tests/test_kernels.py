@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fastmlp._codes import ACTIVATION_CODES, LOSS_CODES
+from fastmlp import _engine
 from fastmlp._compiled import kernels as _kernels
 from fastmlp._engine import Engine, Network, kernel_inputs
 from fastmlp.numpy_baseline import ACTIVATIONS, LOSSES, Dense
@@ -392,16 +393,24 @@ def check_predict(
     assert_allclose(out, baseline.forward(X), **tol)
 
 
+@pytest.fixture
+def chunks_of_64_rows(monkeypatch):
+    """Predict in chunks of 64 rows, the fewest allowed, whatever the width."""
+    monkeypatch.setattr(_engine, "_PREDICT_CHUNK_BYTES", 1)
+
+
 @pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
 @pytest.mark.parametrize("is_sparse", SPARSE)
-def test_predict_wide_network_in_chunks(output_case, is_sparse, dtype, n_threads):
-    # 600 hidden units make a prediction chunk 64 rows (the minimum): 150
-    # rows run as 64 + 64 + 22, and each chunk's 64 x 600 elementwise pass is
-    # above the threshold where a second thread joins.
+def test_predict_wide_network_in_chunks(
+    output_case, is_sparse, dtype, n_threads, chunks_of_64_rows
+):
+    # 150 rows run as 64 + 64 + 22, and each chunk's 64 x 600 elementwise
+    # pass is above the threshold where a second thread joins.
     baseline, layer_units = tiny_network("tanh", output_case, dtype, units=(20, 600))
     baseline.params *= 0.1
     X = sparse_rows(np.random.RandomState(5), 150, 20, dtype, False)
     network = Network(layer_units, "tanh", "softmax", "log_loss")
+    assert network._chunk_rows(X.itemsize, 150, n_threads) == 64
 
     out = network.predict(
         baseline.params, as_inputs(X, is_sparse, dtype, False), n_threads
@@ -415,13 +424,14 @@ def test_predict_wide_network_in_chunks(output_case, is_sparse, dtype, n_threads
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
 @pytest.mark.parametrize("row", [0, 70, 149], ids=["first-chunk", "middle", "last"])
 def test_predict_finds_non_finite_input_in_any_chunk(
-    output_case, bad, row, dtype, n_threads
+    output_case, bad, row, dtype, n_threads, chunks_of_64_rows
 ):
-    # Chunks of 64 rows (see the test above); the flag of whichever chunk
-    # holds the bad value must reach the caller, from either thread.
+    # Chunks of 64 rows; the flag of whichever chunk holds the bad value must
+    # reach the caller, from either thread.
     baseline, layer_units = tiny_network("tanh", output_case, dtype, units=(20, 600))
     X = sparse_rows(np.random.RandomState(5), 150, 20, dtype, False)
     network = Network(layer_units, "tanh", "softmax", "log_loss")
+    assert network._chunk_rows(X.itemsize, 150, n_threads) == 64
     inputs = as_inputs(X, False, dtype, False)
 
     finite_out = network.predict(baseline.params, inputs, n_threads, True)
@@ -435,6 +445,31 @@ def test_predict_finds_non_finite_input_in_any_chunk(
     assert network.predict(baseline.params, bad_inputs, n_threads, True) is None
     # Without the check the kernel computes through it.
     assert network.predict(baseline.params, bad_inputs, n_threads) is not None
+
+
+@pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
+@pytest.mark.parametrize("cause", ["weights", "overflow"])
+def test_predict_check_passes_finite_input_whose_product_is_not(
+    output_case, cause, dtype, n_threads, chunks_of_64_rows
+):
+    # The check looks at X @ W first; a product that is not finite although
+    # X is (weights that are not, or an overflow) must still be predicted,
+    # exactly as without the check.
+    baseline, layer_units = tiny_network("tanh", output_case, dtype, units=(20, 600))
+    X = sparse_rows(np.random.RandomState(5), 150, 20, dtype, False)
+    params = baseline.params.copy()
+    if cause == "weights":
+        params[3] = np.inf  # a weight of the first layer
+    else:
+        X[70] = np.finfo(dtype).max
+    with np.errstate(all="ignore"):
+        first = X @ params[: 20 * 600].reshape(20, 600)
+    assert not np.isfinite(first).all()
+    network = Network(layer_units, "tanh", "softmax", "log_loss")
+    inputs = as_inputs(X, False, dtype, False)
+    checked = network.predict(params, inputs, n_threads, True)
+    assert checked is not None
+    assert_array_equal(checked, network.predict(params, inputs, n_threads))
 
 
 def engine_for(baseline, activation, case, dtype, n_threads):
