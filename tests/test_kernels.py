@@ -12,8 +12,8 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
-from fastmlp._codes import ACTIVATION_CODES, LOSS_CODES
 from fastmlp import _engine
+from fastmlp._codes import ACTIVATION_CODES, LOSS_CODES
 from fastmlp._compiled import kernels as _kernels
 from fastmlp._engine import Engine, Network, kernel_inputs
 from fastmlp.numpy_baseline import ACTIVATIONS, LOSSES, Dense
