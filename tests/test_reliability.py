@@ -152,10 +152,14 @@ def test_non_finite_loss_is_reported(solver):
 
 _SIGINT_CHILD = textwrap.dedent(
     """
-    import json, sys, time, warnings
+    import json, signal, sys, time, warnings
     import numpy as np
     from fastmlp import MLPRegressor
 
+    # A suite started in the background (nohup, `&` in a script) passes
+    # SIGINT on as ignored, and Python then leaves it ignored: take Ctrl-C
+    # back, as an interactive session has it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     solver, n_features, hidden = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     rng = np.random.default_rng(0)
     X = rng.standard_normal((100_000, n_features), dtype=np.float32)
