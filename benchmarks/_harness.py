@@ -31,7 +31,7 @@ from pathlib import Path
 # a 4000-row fastmlp fit took 40 ms alone, 84 ms right after a NumPy GEMM,
 # 42 ms when 0.2 s passed in between. Each candidate is timed as the only
 # thing running, as it would be in a user's process.
-SETTLE_S = float(os.environ.get("FASTMLP_BENCH_SETTLE_S", "0.2"))
+SETTLE_S = 0.2
 
 # Environment variables that change how many threads the native pools start.
 THREAD_ENV_VARS = (

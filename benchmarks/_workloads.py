@@ -400,16 +400,14 @@ def large(ctx, solver, dtype):
     floor_med, floor_min = floor["median"], floor["min"]
     rows = _rows(results)
     flops = epoch_flops(len(X), (784, 256, 10))
-    peak = peak_gflops(ctx, dtype)
-    cores = effective_n_threads()
-    limit_s = flops / (cores * peak["per_core"] * 1e9)
+    limit = flop_limit(ctx, rows, flops, dtype)
     for row in rows:
         row["over_gemm_floor"] = row["median"] / floor_med
         row["over_gemm_floor_min"] = row["min"] / floor_min
         row["achieved_gflops"] = flops / row["median"] / 1e9
     return {
         "name": name,
-        "limit": flop_limit(ctx, rows, flops, dtype),
+        "limit": limit,
         "description": f"{len(X)}x784 -> 256 -> 10 classifier, {solver}, "
         f"{np.dtype(dtype).name}, one epoch (max_iter=1)",
         "unit": "s/epoch",
@@ -420,11 +418,11 @@ def large(ctx, solver, dtype):
             "gemm_floor_min_s": floor_min,
             "gemm_floor_times": floor["times"],
             "epoch_gflop": flops / 1e9,
-            "cores": cores,
-            "peak_gflops_per_core": peak["per_core"],
-            "peak_gflops_all_threads": peak["all"],
-            "peak_matrix_size": peak["size"],
-            "flop_limit_s": limit_s,
+            "cores": limit["cores"],
+            "peak_gflops_per_core": limit["peak_gflops_per_core"],
+            "peak_gflops_all_threads": peak_gflops(ctx, dtype)["all"],
+            "peak_matrix_size": limit["peak_matrix_size"],
+            "flop_limit_s": limit["flop_limit_s"],
             "floor_gflops": flops / floor_med / 1e9,
         },
     }
