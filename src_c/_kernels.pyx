@@ -24,7 +24,7 @@ from _losses cimport output_loss_delta_row
 from _network cimport (
     NARROW, Batch, Network, add_gradients, batch_data_loss, batch_weight_sum,
     finish_output, forward, forward_from, init_network, loss_grad_rows,
-    product_nn, row_range,
+    product_nn, row_range, tile_rows,
 )
 from _optimizers cimport sum_squares
 
@@ -455,6 +455,12 @@ def loss_and_grad(
             grads[i] = grads[i] + <floating> l2 * params[i]
         value += 0.5 * alpha * sum_squares(&params[0], n_coef) / sw_sum
     return value
+
+
+def forward_tile_rows(Py_ssize_t n_threads, Py_ssize_t n_rows, Py_ssize_t fan_in,
+                      Py_ssize_t fan_out, int activation):
+    """Row blocks of the grid a split forward product is cut into (tests)."""
+    return tile_rows(n_threads, n_rows, fan_in, fan_out, activation)
 
 
 def dense_forward(

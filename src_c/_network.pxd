@@ -11,19 +11,19 @@
 # a layer's block holds `n_rows * units[l]` values, row-major.
 #
 # Threads: the caller limits BLAS to one thread for the whole fit, and each
-# dense product is split into row blocks (column blocks for a forward product
-# whose batch is narrower than its layer, see _split_columns), one OpenMP
-# thread calling a single-threaded GEMM per block (the k-means pattern). The elementwise work
-# that follows a product -- bias + activation, or the activation derivative --
-# runs in the same thread on the same block while it is still in cache. Two
-# thread pools (OpenMP's and BLAS's) taking turns on the same cores spin
-# against each other; measured on 2 cores that made an epoch ten times
-# slower. Below PARALLEL_MIN_MACS a product runs on one thread, calling its
-# loop directly: a prange whose if-clause is false still makes libgomp start
-# a one-thread team, with futex system calls (measured: 2 of the 3 us of a
-# single-row 8 -> 100 -> 1 predict). Every output
-# element is written by a single thread and reductions run in a fixed order,
-# so a given thread count always gives the same bits.
+# dense product is split into row blocks (a forward product into a grid of
+# row and column blocks when that packs less, see tile_rows), one OpenMP
+# thread calling a single-threaded GEMM per block (the k-means pattern). The
+# elementwise work that follows a product -- bias + activation, or the
+# activation derivative -- runs in the same thread on the same block while it
+# is still in cache. Two thread pools (OpenMP's and BLAS's) taking turns on
+# the same cores spin against each other; measured on 2 cores that made an
+# epoch ten times slower. Below PARALLEL_MIN_MACS a product runs on one
+# thread, calling its loop directly: a prange whose if-clause is false still
+# makes libgomp start a one-thread team, with futex system calls (measured: 2
+# of the 3 us of a single-row 8 -> 100 -> 1 predict). Every output element is
+# written by a single thread and reductions run in a fixed order, so a given
+# thread count always gives the same bits.
 #
 # The first layer reads the input either as a dense row-major batch or
 # straight from the CSR arrays of the whole X (rows picked through `rows`):
@@ -211,39 +211,68 @@ cdef inline void _forward_rows(
             bias_activate_row(act, Z + r * fan_out, b, fan_out)
 
 
-cdef inline bint _split_columns(Py_ssize_t n_blocks, Py_ssize_t n,
-                                Py_ssize_t fan_in, Py_ssize_t fan_out,
-                                int act) noexcept nogil:
-    """Split a forward GEMM by output columns rather than by rows?
+cdef inline Py_ssize_t tile_rows(Py_ssize_t n_blocks, Py_ssize_t n,
+                                 Py_ssize_t fan_in, Py_ssize_t fan_out,
+                                 int act) noexcept nogil:
+    """Row blocks of a forward product cut into n_blocks tiles, one per thread.
 
-    Each thread's GEMM packs all of the operand that is not split: row
-    blocks repack the whole weight matrix (fan_in x fan_out) in every thread,
-    column blocks the whole batch (n x fan_in). Within a training batch the
-    batch is the smaller one (200 rows against 256 units: measured 750 us
-    against 870 us per half of a 200 x 784 x 256 sgemm). Only elementwise
-    activations can be applied to a block of columns.
+    The tiles form a grid of rows x (n_blocks / rows) blocks. Each thread's
+    GEMM packs its rows of the batch (n / rows x fan_in) and its columns of
+    the weights (fan_in x fan_out / cols): the grid with the fewest values
+    to pack per thread wins, ties going to fewer column blocks. Measured on
+    one core, the time of all the tiles of a 200 x 784 x 256 sgemm over the
+    uncut product's (the work a split adds, paid by every thread): 2 tiles
+    as 1 x 2 1.00; 4 tiles 1 x 4 1.09, 2 x 2 1.07, 4 x 1 1.19; 8 tiles
+    1 x 8 1.26, 2 x 4 1.14, 4 x 2 1.23; 16 tiles 1 x 16 1.57, 2 x 8 1.26,
+    4 x 4 1.28, 16 x 1 1.61. For two threads and a training batch this is
+    the column split (200 rows against 256 units: 750 us against 870 us per
+    half of the sgemm). Only elementwise activations can be applied to a
+    block of columns, and each column block needs 2 * COLUMN_ALIGN units:
+    its edges are rounded down to multiples of COLUMN_ALIGN.
     """
-    return (n_blocks > 1 and n < fan_out and fan_in > NARROW and n > FEW_ROWS
-            and fan_out >= 2 * COLUMN_ALIGN * n_blocks and act != ACT_SOFTMAX)
+    cdef Py_ssize_t rows, cols, cost
+    cdef Py_ssize_t best = n_blocks
+    # Values packed per thread, times n_blocks / fan_in.
+    cdef Py_ssize_t best_cost = n + fan_out * n_blocks
+    if n <= FEW_ROWS or fan_in <= NARROW or act == ACT_SOFTMAX:
+        return n_blocks
+    for rows in range(n_blocks - 1, 0, -1):
+        cols = n_blocks // rows
+        if rows * cols != n_blocks or fan_out < 2 * COLUMN_ALIGN * cols:
+            continue
+        cost = n * cols + fan_out * rows
+        if cost < best_cost:
+            best = rows
+            best_cost = cost
+    return best
 
 
-cdef inline void _forward_column_blocks(
+cdef inline void _forward_tiles(
     const floating *A, Py_ssize_t n, Py_ssize_t fan_in, const floating *W,
     const floating *b, Py_ssize_t fan_out, floating *Z, int act,
-    Py_ssize_t n_blocks,
+    Py_ssize_t n_blocks, Py_ssize_t row_blocks,
 ) noexcept nogil:
-    """Z = act(A @ W + b), each thread computing a block of columns of Z."""
-    cdef Py_ssize_t blk, r, c0, c1
+    """Z = act(A @ W + b), each thread computing one tile of a grid over Z.
+
+    The grid has row_blocks blocks of rows, n_blocks / row_blocks of columns.
+    """
+    cdef Py_ssize_t blk, r, r0, r1, c0, c1, ri, ci
+    cdef Py_ssize_t col_blocks = n_blocks // row_blocks
     for blk in prange(n_blocks, schedule='static', num_threads=n_blocks):
+        ri = blk // col_blocks
+        ci = blk % col_blocks
+        r0 = ri * n // row_blocks
+        r1 = (ri + 1) * n // row_blocks
         # Block edges on multiples of COLUMN_ALIGN keep each thread's rows
         # of Z on whole vectors and cache lines.
-        c0 = (blk * fan_out // n_blocks) // COLUMN_ALIGN * COLUMN_ALIGN
-        c1 = fan_out if blk == n_blocks - 1 else (
-            ((blk + 1) * fan_out // n_blocks) // COLUMN_ALIGN * COLUMN_ALIGN)
-        gemm_rm(c'n', c'n', <int> n, <int> (c1 - c0), <int> fan_in, 1, A,
-                <int> fan_in, W + c0, <int> fan_out, 0, Z + c0, <int> fan_out)
+        c0 = (ci * fan_out // col_blocks) // COLUMN_ALIGN * COLUMN_ALIGN
+        c1 = fan_out if ci == col_blocks - 1 else (
+            ((ci + 1) * fan_out // col_blocks) // COLUMN_ALIGN * COLUMN_ALIGN)
+        gemm_rm(c'n', c'n', <int> (r1 - r0), <int> (c1 - c0), <int> fan_in, 1,
+                A + r0 * fan_in, <int> fan_in, W + c0, <int> fan_out, 0,
+                Z + r0 * fan_out + c0, <int> fan_out)
         if act != ACT_NONE:
-            for r in range(n):
+            for r in range(r0, r1):
                 bias_activate_row(act, Z + r * fan_out + c0, b + c0, c1 - c0)
 
 
@@ -261,7 +290,7 @@ cdef inline void forward_from(const Network *net, const floating *params,
                               const Batch *batch, floating *acts,
                               Py_ssize_t first) noexcept nogil:
     """`forward` from layer `first` on, the layers below it already in acts."""
-    cdef Py_ssize_t i, r, blk, r0, r1, n_blocks
+    cdef Py_ssize_t i, blk, n_blocks, row_blocks
     cdef Py_ssize_t n = batch.n_rows
     cdef Py_ssize_t fan_in, fan_out
     cdef const floating *a_prev
@@ -284,12 +313,13 @@ cdef inline void forward_from(const Network *net, const floating *params,
         else:
             a_prev = acts + net.act_off[i]
         n_blocks = _n_blocks(net, n, n * fan_in * fan_out)
-        if _split_columns(n_blocks, n, fan_in, fan_out, act):
-            _forward_column_blocks(a_prev, n, fan_in, W, b, fan_out, Z, act,
-                                   n_blocks)
-            continue
         if n_blocks == 1:
             _forward_rows(a_prev, 0, n, fan_in, W, b, fan_out, Z, act)
+            continue
+        row_blocks = tile_rows(n_blocks, n, fan_in, fan_out, act)
+        if row_blocks < n_blocks:
+            _forward_tiles(a_prev, n, fan_in, W, b, fan_out, Z, act, n_blocks,
+                           row_blocks)
             continue
         for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads):
             _forward_rows(a_prev, blk * n // n_blocks, (blk + 1) * n // n_blocks,

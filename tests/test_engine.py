@@ -8,6 +8,8 @@ natural order; a batch size that does not divide the sample count; sample
 weights; dense and CSR input; float64 tightly and float32 loosely. Then the
 engine's own contracts: an order listing only some rows trains on those
 rows, the same call twice gives the same bits, and 1 or 2 threads agree.
+A large network also trains right on 4 and 16 threads, whose forward
+products are cut into grids of row and column blocks.
 """
 
 import textwrap
@@ -18,6 +20,8 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fastmlp import _engine
+from fastmlp._codes import ACTIVATION_CODES
+from fastmlp._compiled import kernels as _kernels
 from fastmlp._engine import Engine, kernel_inputs
 from fastmlp._optimizers import AdamOptimizer, SGDOptimizer
 from fastmlp.numpy_baseline import SGD, Adam, train_epoch
@@ -57,10 +61,11 @@ def make_optimizers(solver_id, params, dtype):
     return AdamOptimizer(n_params, dtype, lr, **kwargs), Adam(params, lr, **kwargs)
 
 
-def make_problem(activation, case, dtype, n_samples=33, hidden=(6, 4), seed=0):
-    """Random data and a baseline network with Glorot-sized random weights."""
+def make_problem(
+    activation, case, dtype, n_samples=33, hidden=(6, 4), seed=0, n_features=5
+):
+    """Random data and a baseline network with random weights."""
     rng = np.random.RandomState(seed)
-    n_features = 5
     X = rng.normal(size=(n_samples, n_features))
     X[rng.uniform(size=X.shape) < 0.4] = 0
     X[3] = 0  # an empty row
@@ -103,8 +108,11 @@ def check_epochs_match(
     is_sparse,
     batch_size,
     n_threads=1,
+    **problem,
 ):
-    X, Y, sample_weight, network, perm = make_problem(activation, case, dtype)
+    X, Y, sample_weight, network, perm = make_problem(
+        activation, case, dtype, **problem
+    )
     sample_weight = sample_weight if weighted else None
     engine = make_engine(network, activation, case, dtype, n_threads)
     optimizer, baseline_optimizer = make_optimizers(solver_id, network.params, dtype)
@@ -200,6 +208,39 @@ def test_small_network_epoch_on_two_threads_matches_baseline(
         False,
         batch_size,
         n_threads=2,
+    )
+
+
+@pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
+@pytest.mark.parametrize("many_threads", [4, 16])
+@pytest.mark.parametrize("solver_id", ["sgd-nesterov", "adam"])
+def test_large_network_epoch_on_a_grid_of_threads_matches_baseline(
+    solver_id, many_threads, output_case, dtype
+):
+    # 300 -> 256 -> 3 has more parameters than a split batch allows, so each
+    # product is split between the threads; 200-row batches cut the first
+    # layer's forward product into a grid (2 x 2 tiles on 4 threads, 4 x 4
+    # on 16).
+    problem = {"n_samples": 400, "hidden": (256,), "n_features": 300}
+    n_params = 300 * 256 + 256 + 256 * 3 + 3
+    assert n_params > _engine._SPLIT_BATCH_MAX_PARAMS
+    relu = ACTIVATION_CODES["relu"]
+    assert (
+        1
+        < _kernels.forward_tile_rows(many_threads, 200, 300, 256, relu)
+        < (many_threads)
+    )
+    check_epochs_match(
+        solver_id,
+        "relu",
+        output_case,
+        dtype,
+        True,
+        True,
+        False,
+        200,
+        n_threads=many_threads,
+        **problem,
     )
 
 

@@ -2,7 +2,8 @@
 """Every compiled kernel against the pure-NumPy oracle, in float32 and float64.
 
 Axes: activation, output activation x loss, dtype, odd sizes (1 row, 1 unit,
-7 and 33 rows), n_threads in {1, 2}, read-only inputs, dense and CSR input.
+7 and 33 rows), n_threads in {1, 2} (and a grid of up to 16 threads for
+a split forward product), read-only inputs, dense and CSR input.
 The oracle runs in the kernel's dtype, so the tolerances are the dtype's
 (`tol` in conftest.py). A kernel must never upcast: float32 in, float32 out.
 """
@@ -391,6 +392,62 @@ def check_predict(
     assert out.dtype == dtype
     assert out.shape == (n_rows, case.n_outputs)
     assert_allclose(out, baseline.forward(X), **tol)
+
+
+@pytest.mark.parametrize(
+    "n_threads, n_rows, fan_in, fan_out, activation, expected",
+    [
+        # A 200-row training batch of 784 -> 256: two threads split the
+        # columns, more threads a grid of row and column blocks.
+        (2, 200, 784, 256, "relu", 1),
+        (3, 200, 784, 256, "relu", 1),
+        (4, 200, 784, 256, "relu", 2),
+        (8, 200, 784, 256, "relu", 2),
+        (16, 200, 784, 256, "relu", 4),
+        # More rows than units: two threads split the rows, four a 2 x 2 grid.
+        (2, 300, 784, 256, "relu", 2),
+        (4, 300, 784, 256, "relu", 2),
+        # Too few units for two aligned column blocks, an input too narrow
+        # for GEMM, too few rows, or an activation over the whole row: rows.
+        (16, 200, 784, 10, "identity", 16),
+        (16, 200, 16, 256, "relu", 16),
+        (4, 4, 784, 256, "relu", 4),
+        (4, 200, 784, 256, "softmax", 4),
+    ],
+)
+def test_split_forward_product_grid(
+    n_threads, n_rows, fan_in, fan_out, activation, expected
+):
+    code = ACTIVATION_CODES[activation]
+    assert _kernels.forward_tile_rows(n_threads, n_rows, fan_in, fan_out, code) == (
+        expected
+    )
+
+
+@pytest.mark.parametrize("output_case", ["softmax-log"], indirect=True)
+@pytest.mark.parametrize("many_threads", [4, 8, 16])
+def test_predict_one_chunk_on_a_grid_of_threads(output_case, many_threads, dtype):
+    # 200 rows are one chunk, whose 200 x 40 x 256 product the threads cut
+    # into a grid (2 x 2, 2 x 4, 4 x 4 tiles), each tile's rows activated by
+    # the thread that computed it.
+    baseline, layer_units = tiny_network("relu", output_case, dtype, units=(40, 256))
+    baseline.params *= 0.1
+    X = sparse_rows(np.random.RandomState(6), 200, 40, dtype, False)
+    network = Network(layer_units, "relu", "softmax", "log_loss")
+    assert network._chunk_rows(X.itemsize, 200, many_threads) >= 200
+    relu = ACTIVATION_CODES["relu"]
+    assert (
+        1
+        < _kernels.forward_tile_rows(many_threads, 200, 40, 256, relu)
+        < (many_threads)
+    )
+
+    out = network.predict(
+        baseline.params, as_inputs(X, False, dtype, False), many_threads
+    )
+
+    rtol = RTOL_NETWORK[dtype]
+    assert_allclose(out, baseline.forward(X), rtol=rtol, atol=rtol / 10)
 
 
 @pytest.fixture
