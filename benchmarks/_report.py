@@ -2,7 +2,7 @@
 """results.md: one table for the whole run, then floor, targets, threads, memory."""
 
 from _harness import format_time, machine_line, markdown_table
-from _workloads import FLOOR_TARGETS, TARGETS
+from _workloads import FLOOR_TARGETS, MANY_CORE_TARGETS, MANY_CORES, TARGETS
 
 
 def _ratio(value):
@@ -161,6 +161,7 @@ def targets_table(results):
                 "yes" if got <= target else "**no**",
             ]
         )
+    rows += _many_core_rows(by_name.get("thread_scaling"))
     header = [
         "workload",
         "target",
@@ -173,13 +174,55 @@ def targets_table(results):
     return markdown_table(header, rows)
 
 
+def _speedup_over(step, other):
+    """fastmlp's (median, min) speed-up over `other` at one thread count."""
+    by_impl = {r["implementation"]: r for r in step["rows"]}
+    fm, them = by_impl.get("fastmlp"), by_impl.get(other)
+    if not fm or not them or not fm["median"] or not fm["min"]:
+        return None, None
+    return them["median"] / fm["median"], them["min"] / fm["min"]
+
+
+def _many_core_rows(res):
+    """The many-core targets, judged at the sweep's highest thread count."""
+    if not res or not res["sweep"]:
+        return []
+    top = max(res["sweep"], key=lambda s: s["threads"])
+    if top["threads"] < MANY_CORES:
+        return []
+    rows = []
+    for other, target in MANY_CORE_TARGETS.items():
+        median, best = _speedup_over(top, other)
+        if median is None:
+            continue
+        rows.append(
+            [
+                f"large_adam_float32 on {top['threads']} threads",
+                f"≥ {target:g}× vs {other}",
+                _ratio(median),
+                _ratio(best),
+                "—",
+                "—",
+                "yes" if median >= target else "**no**",
+            ]
+        )
+    return rows
+
+
 def thread_table(res):
     impls = [r["implementation"] for r in res["sweep"][0]["rows"]]
+    others = [i for i in ("sklearn", "torch") if i in impls and "fastmlp" in impls]
     rows = [
-        [s["threads"], *(format_time(r["median"]) for r in s["rows"])]
+        [
+            s["threads"],
+            *(format_time(r["median"]) for r in s["rows"]),
+            *(_ratio(_speedup_over(s, other)[0]) for other in others),
+        ]
         for s in res["sweep"]
     ]
-    return markdown_table(["threads", *impls], rows)
+    return markdown_table(
+        ["threads", *impls, *(f"fastmlp vs {other}" for other in others)], rows
+    )
 
 
 def memory_table(res):

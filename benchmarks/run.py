@@ -64,6 +64,14 @@ def _parse(argv):
         "when the first round says they would not fit",
     )
     parser.add_argument(
+        "--threads",
+        nargs="+",
+        type=int,
+        metavar="K",
+        default=None,
+        help="thread counts of the thread_scaling sweep (default 1 .. cpu_count)",
+    )
+    parser.add_argument(
         "--no-torch",
         action="store_true",
         help="leave PyTorch out even when it is installed",
@@ -90,6 +98,7 @@ def main(argv=None):
         budget_s=args.budget,
         use_torch=use_torch,
         log=lambda msg: print(msg, flush=True),
+        thread_counts=args.threads,
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
