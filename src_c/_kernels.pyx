@@ -131,7 +131,7 @@ cdef void _predict_chunks(const Network *net, const floating *params,
     that fails is flagged and skipped.
     """
     cdef Batch chunk
-    cdef Py_ssize_t c, i
+    cdef Py_ssize_t c, i, first
     cdef Py_ssize_t n_in = net.units[0]
     cdef Py_ssize_t n_out = net.units[net.n_layers]
     cdef const floating *Z = acts + net.act_off[net.n_layers]
@@ -141,18 +141,19 @@ cdef void _predict_chunks(const Network *net, const floating *params,
                           min(chunk_rows, whole.n_rows - c * chunk_rows),
                           n_in * sizeof(floating))
         X_chunk = <const floating *> chunk.dense
-        if chunk_finite != NULL and X_chunk != NULL and net.n_threads == 1:
-            chunk_finite[c] = (_first_layer_finite(net, params, &chunk, acts)
-                               or _all_finite(X_chunk, chunk.n_rows * n_in))
+        # The first layer still to compute.
+        first = 0
+        if chunk_finite != NULL and X_chunk != NULL:
+            if net.n_threads == 1:
+                first = 1
+                chunk_finite[c] = (
+                    _first_layer_finite(net, params, &chunk, acts)
+                    or _all_finite(X_chunk, chunk.n_rows * n_in))
+            else:
+                chunk_finite[c] = _all_finite(X_chunk, chunk.n_rows * n_in)
             if not chunk_finite[c]:
                 continue
-            forward_from(net, params, &chunk, acts, 1)
-        else:
-            if chunk_finite != NULL and X_chunk != NULL:
-                chunk_finite[c] = _all_finite(X_chunk, chunk.n_rows * n_in)
-                if not chunk_finite[c]:
-                    continue
-            forward(net, params, &chunk, acts)
+        forward_from(net, params, &chunk, acts, first)
         finish_output(net, params, chunk.n_rows, acts)
         for i in range(chunk.n_rows * n_out):
             out[c * chunk_rows * n_out + i] = Z[i]
