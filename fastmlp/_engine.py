@@ -12,7 +12,12 @@ the estimator decides those between epochs.
 import numpy as np
 import scipy.sparse as sp
 
-from ._codes import ACTIVATION_CODES, LOSS_CODES, STATUS_INTERRUPTED
+from ._codes import (
+    ACTIVATION_CODES,
+    LOSS_CODES,
+    STATUS_INTERRUPTED,
+    STATUS_ZERO_WEIGHT,
+)
 from ._compiled import epoch as _epoch
 from ._compiled import kernels as _kernels
 from ._layout import Layout
@@ -253,7 +258,8 @@ class Engine(Network):
     ):
         """One epoch over `order` (None: natural order); returns the loss sum.
 
-        Raises KeyboardInterrupt when Ctrl-C arrived during the epoch.
+        Raises KeyboardInterrupt when Ctrl-C arrived during the epoch, and
+        ValueError when a batch's sample weights sum to zero.
         """
         is_sparse = inputs[3].shape[0] > 0
         self._allocate(batch_size, self.layout.layer_units[0], is_sparse)
@@ -296,6 +302,12 @@ class Engine(Network):
         optimizer.epoch_done(adam_t, last_lr)
         if status == STATUS_INTERRUPTED:
             raise KeyboardInterrupt
+        if status == STATUS_ZERO_WEIGHT:
+            raise ValueError(
+                "The sample weights of a mini-batch sum to zero, so its mean "
+                "loss is undefined. Give the zero-weight samples a small "
+                "positive weight, drop them, or use a larger batch_size."
+            )
         return loss_sum
 
     def loss_and_grad(self, packed, inputs, Y, sample_weight, alpha):

@@ -21,6 +21,8 @@ to split, and opening a parallel region per pass cost more than the pass.
 Between batches the GIL is taken briefly, every SIGNAL_CHECK_WORK
 multiply-adds, to let Ctrl-C through; the epoch then stops with
 STATUS_INTERRUPTED and the parameters as left by the last finished batch.
+A batch whose sample weights sum to zero has no mean loss to step on: the
+epoch stops before it with STATUS_ZERO_WEIGHT.
 """
 
 from cython cimport floating
@@ -41,6 +43,7 @@ cdef extern from "Python.h":
 cdef enum:
     STATUS_OK = 0
     STATUS_INTERRUPTED = 1
+    STATUS_ZERO_WEIGHT = 2
     # About a few milliseconds of arithmetic between two looks at Ctrl-C.
     SIGNAL_CHECK_WORK = 16777216
     # A batch is split between threads only if each gets this many rows.
@@ -70,6 +73,7 @@ cdef struct Progress:
     double lr                      # last step size (adam's bias-corrected one)
     long adam_t
     int status
+    bint zero_weight               # a batch's weights summed to zero
 
 
 cdef int _interrupt_pending() noexcept with gil:
@@ -200,6 +204,13 @@ cdef void _train_split_epoch(
             # costs less than a third barrier to share it.
             whole = _dense_rows(order, start, n_rows, NULL)
             sw_sum = batch_weight_sum(&whole, sw)
+            if sw_sum <= 0:
+                # Every thread computed the same sum, so all leave here,
+                # before the barrier. Only thread 0 writes the flag, and
+                # nothing in the region reads it.
+                if t == 0:
+                    progress.zero_weight = True
+                break
             if t < n_parts:
                 r0 = t * n_rows // n_parts
                 r1 = (t + 1) * n_rows // n_parts
@@ -284,6 +295,9 @@ cdef void _train_product_split_epoch(
             batch.dense = X + start * n_features
 
         sw_sum = batch_weight_sum(batch, sw)
+        if sw_sum <= 0:
+            progress.zero_weight = True
+            break
         batch_loss = loss_grad_rows(net, params, batch, Y, sw, eps, 1.0 / sw_sum,
                                     acts, deltas, grads, row_loss, acc)
         batch_loss = _reported_loss(net, rule, batch_loss, sw_sum, progress.coef_sq)
@@ -397,6 +411,7 @@ def train_epoch(
     progress.loss_total = 0
     progress.lr = learning_rate
     progress.adam_t = adam_t
+    progress.zero_weight = False
     batch = _dense_rows(order, 0, 0, NULL)
     batch.csr_data = &X_data[0] if is_sparse and X_data.shape[0] > 0 else NULL
     batch.csr_indices = &X_indices[0] if is_sparse and X_indices.shape[0] > 0 else NULL
@@ -419,4 +434,6 @@ def train_epoch(
                 &batch_buffer[0] if batch_buffer.shape[0] > 0 else NULL,
                 &acts[0], &deltas[0], &row_loss[0], &scratch[0], partials,
                 &progress)
+    if progress.zero_weight:
+        progress.status = STATUS_ZERO_WEIGHT
     return progress.status, progress.loss_total, progress.adam_t, progress.lr

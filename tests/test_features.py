@@ -291,6 +291,31 @@ def test_invalid_sample_weight_raises(solver, kind, sample_weight, message):
         small_model(MLPClassifier, solver).fit(X, y, sample_weight=sample_weight)
 
 
+# One thread (tiny network), a batch split by rows (small), every product
+# split (large): each epoch loop must stop at a batch of zero total weight.
+@pytest.mark.parametrize(
+    "n_features, hidden", [(8, (2,)), (8, (64,)), (300, (256,))],
+    ids=["one-thread", "row-split", "product-split"],
+)
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_batch_of_zero_total_weight_raises(solver, n_features, hidden):
+    # scikit-learn divides by the batch's weight sum and raises
+    # ZeroDivisionError; without a check the step would be 0 / 0.
+    rng = np.random.RandomState(0)
+    X = rng.rand(400, n_features)
+    y = rng.randint(0, 3, 400)
+    sample_weight = np.r_[np.ones(100), np.zeros(100), np.ones(200)]
+    model = MLPClassifier(
+        hidden_layer_sizes=hidden, solver=solver, batch_size=100, shuffle=False,
+        max_iter=2, random_state=0,
+    )
+    with pytest.raises(ValueError, match="sample weights of a mini-batch sum to zero"):
+        model.fit(X, y, sample_weight=sample_weight)
+    # The same weights train when no batch is all zeros.
+    model.set_params(batch_size=200).fit(X, y, sample_weight=sample_weight)
+    assert np.isfinite(model.loss_curve_).all()
+
+
 def test_early_stopping_scores_the_validation_rows_with_their_weights():
     # The validation split takes the same rows as scikit-learn's (after the
     # initial weights are drawn) and scores them with their own weights.
