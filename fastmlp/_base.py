@@ -260,6 +260,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             )
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
+        # What the loss is weighted with; early stopping scores the
+        # validation rows with `sample_weight` alone.
+        train_weight = self._training_weight(Y, sample_weight, X.dtype, incremental)
         self.n_outputs_ = Y.shape[1]
         layer_units = [X.shape[1], *hidden, self.n_outputs_]
         self._random_state = check_random_state(self.random_state)
@@ -282,10 +285,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         with blas_single_threaded():
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(
-                    X, Y, Y_float, inputs, sample_weight, engine, incremental
+                    X, Y, Y_float, inputs, train_weight, sample_weight, engine,
+                    incremental,
                 )
             else:
-                self._fit_lbfgs(inputs, Y_float, sample_weight, engine)
+                self._fit_lbfgs(inputs, Y_float, train_weight, engine)
         # Keep shapes and codes for predict, not the training workspaces.
         self._network = Network(
             layer_units, self.activation, self.out_activation_, self.loss
@@ -314,8 +318,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self.epsilon,
         )
 
+    def _training_weight(self, Y, sample_weight, dtype, incremental):
+        """The per-sample weights of the training loss (None: all ones)."""
+        return sample_weight
+
     def _fit_stochastic(
-        self, X, Y, Y_float, inputs, sample_weight, engine, incremental
+        self, X, Y, Y_float, inputs, sample_weight, score_weight, engine,
+        incremental,
     ):
         n_params, dtype = engine.layout.n_params, engine.dtype
         optimizer = getattr(self, "_optimizer", None)
@@ -346,8 +355,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             train_idx = train_idx.astype(np.intp)
             X_val = X[val_idx]
             y_val = self._validation_targets(Y[val_idx])
-            if sample_weight is not None:
-                sw_val = sample_weight[val_idx]
+            if score_weight is not None:
+                sw_val = score_weight[val_idx]
             n_train = train_idx.shape[0]
         else:
             n_train = n_samples

@@ -10,6 +10,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._base import BaseMultilayerPerceptron, _check_fitted
+from ._class_weight import class_sample_weight
 from ._compat import StrOptions, _check_partial_fit_first_call, _fit_context
 
 _COMMON_PARAMETERS = """
@@ -153,6 +154,17 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     ----------"""
         + _COMMON_PARAMETERS
         + """
+    class_weight : dict, 'balanced' or None, default=None
+        Not in scikit-learn's MLPClassifier; the default keeps its behaviour.
+        Weights ``{class_label: weight}`` scale each sample's loss term by
+        its class's weight (classes left out weigh 1), on top of
+        ``sample_weight``: exactly as if ``sample_weight`` were multiplied
+        by the weight of each sample's class. 'balanced' weighs class k by
+        ``n_samples / (n_classes * count_k)`` over the data given to
+        ``fit`` (refused by ``partial_fit``, which sees part of the data).
+        Early stopping scores the validation rows with ``sample_weight``
+        only. Not available for multilabel targets.
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
@@ -203,7 +215,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        class_weight=None,
     ):
+        self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -231,10 +245,40 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             max_fun=max_fun,
         )
 
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
     def _output_activation(self):
         if self._label_binarizer.y_type_ == "multiclass":
             return "softmax"
         return "logistic"
+
+    def _training_weight(self, Y, sample_weight, dtype, incremental):
+        if self.class_weight is None:
+            return sample_weight
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            raise ValueError(
+                "class_weight is not supported for multilabel targets; "
+                "use sample_weight instead."
+            )
+        # The binarizer's columns follow classes_; a binary target is one
+        # column, set for classes_[1].
+        class_index = (
+            Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
+        )
+        weight = class_sample_weight(
+            self.class_weight, self.classes_, class_index, incremental, dtype
+        )
+        if sample_weight is not None:
+            weight *= sample_weight
+        if not weight.any():
+            raise ValueError(
+                "class_weight (times sample_weight) gives every sample a zero "
+                "weight: there is no loss to minimise."
+            )
+        return weight
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
