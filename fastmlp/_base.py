@@ -285,7 +285,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         with blas_single_threaded():
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(
-                    X, Y, Y_float, inputs, train_weight, sample_weight, engine,
+                    X,
+                    Y,
+                    Y_float,
+                    inputs,
+                    train_weight,
+                    sample_weight,
+                    engine,
                     incremental,
                 )
             else:
@@ -323,7 +329,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         return sample_weight
 
     def _fit_stochastic(
-        self, X, Y, Y_float, inputs, sample_weight, score_weight, engine,
+        self,
+        X,
+        Y,
+        Y_float,
+        inputs,
+        sample_weight,
+        score_weight,
+        engine,
         incremental,
     ):
         n_params, dtype = engine.layout.n_params, engine.dtype

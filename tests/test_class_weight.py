@@ -15,9 +15,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from fastmlp import MLPClassifier
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 SOLVERS = ["sgd", "adam", "lbfgs"]
 
@@ -104,7 +102,9 @@ def test_balanced_raises_minority_recall():
     recalls = {}
     for class_weight in (None, "balanced"):
         model = MLPClassifier(
-            hidden_layer_sizes=(16,), max_iter=60, random_state=0,
+            hidden_layer_sizes=(16,),
+            max_iter=60,
+            random_state=0,
             class_weight=class_weight,
         ).fit(X_train, y_train)
         recalls[class_weight] = recall_score(y_test, model.predict(X_test))
@@ -119,8 +119,9 @@ def test_partial_fit_with_dict_weights_equals_weighted_partial_fit():
     per_sample = np.array([class_weight.get(c, 1.0) for c in y])
     for chunk in np.array_split(np.arange(y.shape[0]), 3):
         a.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
-        b.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2],
-                      sample_weight=per_sample[chunk])
+        b.partial_fit(
+            X[chunk], y[chunk], classes=[0, 1, 2], sample_weight=per_sample[chunk]
+        )
     _assert_same_fit(a, b)
 
 
@@ -129,7 +130,10 @@ def test_early_stopping_scores_without_class_weights():
     # scikit-learn would report (sample_weight alone, here none).
     X, y = _data(n_classes=2, weights=(0.7,))
     model = _model(
-        "adam", class_weight={1: 5.0}, early_stopping=True, max_iter=1,
+        "adam",
+        class_weight={1: 5.0},
+        early_stopping=True,
+        max_iter=1,
         validation_fraction=0.25,
     ).fit(X, y)
 
@@ -171,7 +175,9 @@ def test_bad_class_weight_raises(class_weight, match):
 @pytest.mark.parametrize("class_weight", ["heavy", 3, [1.0, 2.0]])
 def test_class_weight_of_the_wrong_kind_raises(class_weight):
     X, y = _data()
-    with pytest.raises(ValueError, match=r"The 'class_weight' parameter of MLPClassifier"):
+    with pytest.raises(
+        ValueError, match=r"The 'class_weight' parameter of MLPClassifier"
+    ):
         _model("adam", class_weight=class_weight).fit(X, y)
 
 

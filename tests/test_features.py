@@ -294,7 +294,8 @@ def test_invalid_sample_weight_raises(solver, kind, sample_weight, message):
 # One thread (tiny network), a batch split by rows (small), every product
 # split (large): each epoch loop must stop at a batch of zero total weight.
 @pytest.mark.parametrize(
-    "n_features, hidden", [(8, (2,)), (8, (64,)), (300, (256,))],
+    "n_features, hidden",
+    [(8, (2,)), (8, (64,)), (300, (256,))],
     ids=["one-thread", "row-split", "product-split"],
 )
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
@@ -306,8 +307,12 @@ def test_batch_of_zero_total_weight_raises(solver, n_features, hidden):
     y = rng.randint(0, 3, 400)
     sample_weight = np.r_[np.ones(100), np.zeros(100), np.ones(200)]
     model = MLPClassifier(
-        hidden_layer_sizes=hidden, solver=solver, batch_size=100, shuffle=False,
-        max_iter=2, random_state=0,
+        hidden_layer_sizes=hidden,
+        solver=solver,
+        batch_size=100,
+        shuffle=False,
+        max_iter=2,
+        random_state=0,
     )
     with pytest.raises(ValueError, match="sample weights of a mini-batch sum to zero"):
         model.fit(X, y, sample_weight=sample_weight)
