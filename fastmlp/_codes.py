@@ -8,8 +8,20 @@ ACTIVATION_CODES = {
     "relu": 3,
     "softmax": 4,
     "exp": 5,
+    "leaky_relu": 6,
+    "elu": 7,
+    "softplus": 8,
 }
-HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+# The first four are scikit-learn's; the others are fastmlp's additions.
+HIDDEN_ACTIVATIONS = (
+    "identity",
+    "logistic",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "softplus",
+)
 
 # Keyed by (loss parameter, output activation): log_loss splits by output.
 LOSS_CODES = {

@@ -18,9 +18,13 @@ _COMMON_PARAMETERS = """
         Width of each hidden layer: the ith element is the number of units
         of the ith hidden layer.
 
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', \
+            'elu', 'softplus'}, default='relu'
         Activation of every hidden layer: ``f(x) = x``, ``1 / (1 + exp(-x))``,
-        ``tanh(x)`` or ``max(0, x)``.
+        ``tanh(x)`` or ``max(0, x)`` as in scikit-learn; and, beyond it,
+        'leaky_relu' (``x`` if ``x > 0`` else ``0.01 x``), 'elu' (``x`` if
+        ``x > 0`` else ``exp(x) - 1``) and 'softplus' (``log(1 + exp(x))``),
+        initialised like 'relu' (Glorot uniform, factor 6).
 
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         Weight optimizer: SciPy's L-BFGS-B on the full batch, mini-batch
@@ -265,9 +269,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             )
         # The binarizer's columns follow classes_; a binary target is one
         # column, set for classes_[1].
-        class_index = (
-            Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
-        )
+        class_index = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
         weight = class_sample_weight(
             self.class_weight, self.classes_, class_index, incremental, dtype
         )

@@ -77,6 +77,43 @@ class ReLU:
         return np.where(A > 0, dA, 0)
 
 
+# Not scikit-learn's: fastmlp's additional hidden activations. Their
+# derivatives are functions of the output too.
+
+LEAKY_SLOPE = 0.01
+
+
+class LeakyReLU:
+    """f(z) = z for z > 0, else 0.01 z; f' = 1 where A > 0, else 0.01."""
+
+    def forward(self, Z):
+        return np.where(Z > 0, Z, Z * LEAKY_SLOPE)
+
+    def backward(self, A, dA):
+        return np.where(A > 0, dA, dA * LEAKY_SLOPE)
+
+
+class ELU:
+    """f(z) = z for z > 0, else exp(z) - 1; f' = 1 where A > 0, else A + 1."""
+
+    def forward(self, Z):
+        return np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0)))
+
+    def backward(self, A, dA):
+        return np.where(A > 0, dA, dA * (A + 1))
+
+
+class Softplus:
+    """f(z) = log(1 + exp(z)); f' = logistic(z) = 1 - exp(-A)."""
+
+    def forward(self, Z):
+        # Written so that exp never overflows.
+        return np.maximum(Z, 0) + np.log1p(np.exp(-np.abs(Z)))
+
+    def backward(self, A, dA):
+        return -dA * np.expm1(-A)
+
+
 class Softmax:
     """Row-wise softmax (output layer only).
 
@@ -111,6 +148,9 @@ ACTIVATIONS = {
     "logistic": Logistic,
     "tanh": Tanh,
     "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "elu": ELU,
+    "softplus": Softplus,
     "softmax": Softmax,
     "exp": Exp,
 }
