@@ -22,6 +22,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._callbacks import as_callback_list, stop_requested
 from ._codes import HIDDEN_ACTIVATIONS
 from ._compat import (
     Interval,
@@ -60,6 +61,10 @@ def _check_fitted(estimator):
         check_is_fitted(estimator)
 
 
+class _StopFit(Exception):
+    """A callback asked L-BFGS to stop (raised through SciPy's loop)."""
+
+
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
     """Shared fitting and prediction; use MLPClassifier or MLPRegressor."""
 
@@ -96,6 +101,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "callbacks": [callable, list, tuple, None],
     }
 
     @abstractmethod
@@ -125,6 +131,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         epsilon,
         n_iter_no_change,
         max_fun,
+        callbacks,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -150,6 +157,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.callbacks = callbacks
 
     # ------------------------------------------------------------------ state
 
@@ -340,6 +348,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         incremental,
     ):
         n_params, dtype = engine.layout.n_params, engine.dtype
+        callbacks = as_callback_list(self.callbacks)
         optimizer = getattr(self, "_optimizer", None)
         if not incremental or optimizer is None or not optimizer.fits(n_params, dtype):
             self._optimizer = optimizer = self._make_optimizer(n_params, dtype)
@@ -426,6 +435,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 if diverged:
                     self._warn_diverged(early_stopping, engine.params)
                     break
+                if stop_requested(callbacks, self):
+                    break
                 optimizer.iteration_ends(self.t_)
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
@@ -503,10 +514,31 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _fit_lbfgs(self, inputs, Y_float, sample_weight, engine):
         n_evaluations = [0]
+        last = {}  # the last evaluated point and its loss
 
         def loss_grad(x):
             n_evaluations[0] += 1
-            return engine.loss_and_grad(x, inputs, Y_float, sample_weight, self.alpha)
+            loss, grad = engine.loss_and_grad(
+                x, inputs, Y_float, sample_weight, self.alpha
+            )
+            if callbacks:
+                last["x"], last["loss"] = x.copy(), loss
+            return loss, grad
+
+        callbacks = as_callback_list(self.callbacks)
+        n_iterations = [0]
+
+        def on_iteration(x):
+            # L-BFGS-B calls this with each accepted iterate, which it has
+            # (almost always) just evaluated; an evaluation leaves its point
+            # in engine.params, so coefs_ show the iterate.
+            n_iterations[0] += 1
+            if not np.array_equal(last.get("x"), x):
+                loss_grad(x)
+            self.n_iter_ = n_iterations[0]
+            self.loss_ = last["loss"]
+            if stop_requested(callbacks, self):
+                raise _StopFit
 
         x0 = engine.params.astype(np.float64)
         try:
@@ -515,6 +547,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 x0,
                 method="L-BFGS-B",
                 jac=True,
+                callback=on_iteration if callbacks else None,
                 options={
                     "maxfun": self.max_fun,
                     "maxiter": self.max_iter,
@@ -526,6 +559,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             warnings.warn("Training interrupted by user.")
             self.n_iter_ = n_evaluations[0]
             self.loss_ = float("nan")
+            return
+        except _StopFit:
+            # on_iteration left the iterate, n_iter_ and loss_ in place.
             return
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = result.fun

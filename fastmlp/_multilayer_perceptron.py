@@ -97,6 +97,17 @@ _COMMON_PARAMETERS = """
 
     max_fun : int, default=15000
         Maximum number of loss evaluations of 'lbfgs'.
+
+    callbacks : callable or list of callables, default=None
+        Not in scikit-learn's MLP; the default keeps its behaviour. Each is
+        called as ``callback(estimator)`` after every epoch of 'sgd' and
+        'adam' and every iteration of 'lbfgs', once ``n_iter_``, ``loss_``,
+        ``loss_curve_`` and ``validation_scores_`` describe it; ``coefs_``
+        and ``intercepts_`` are then the weights being trained (copy them
+        to keep them). A callback that returns a true value stops the fit
+        there, without a convergence warning; with early stopping the best
+        weights are still restored. Callbacks are copied by ``clone`` like
+        any other parameter, and pickling a fitted estimator pickles them.
 """
 
 _COMMON_ATTRIBUTES = """
@@ -219,6 +230,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        callbacks=None,
         class_weight=None,
     ):
         self.class_weight = class_weight
@@ -247,6 +259,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            callbacks=callbacks,
         )
 
     _parameter_constraints: dict = {
@@ -522,6 +535,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        callbacks=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -548,6 +562,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            callbacks=callbacks,
         )
 
     def _output_activation(self):
