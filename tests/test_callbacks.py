@@ -168,3 +168,23 @@ def test_clone_grid_search_and_pickle_keep_working():
     assert search.best_estimator_.n_iter_ == 8
     restored = pickle.loads(pickle.dumps(search.best_estimator_))
     assert_array_equal(restored.predict(X), search.best_estimator_.predict(X))
+
+
+def test_readme_validation_curve_example_runs():
+    # The example in README.md, line for line.
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_val, y_train, y_val = train_test_split(X / 16, y, random_state=0)
+    val_loss = []
+
+    def record(model):
+        val_loss.append(log_loss(y_val, model.predict_proba(X_val)))
+        return len(val_loss) > 5 and val_loss[-1] > min(val_loss[:-5])  # stop
+
+    model = MLPClassifier(max_iter=300, random_state=0, callbacks=record)
+    model.fit(X_train, y_train)
+
+    assert len(val_loss) == len(model.loss_curve_) == model.n_iter_ < 300
+    assert val_loss[-1] > min(val_loss[:-5])  # it stopped on its own rule
