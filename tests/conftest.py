@@ -90,6 +90,32 @@ def output_case(request):
     return OUTPUT_CASES[request.param]
 
 
+@pytest.fixture
+def early_stopping_rows():
+    """rows(y, layer_units, validation_fraction): the rows a stratified fit
+    with random_state=0 holds out for early stopping.
+
+    scikit-learn draws the split right after the initial weights (each
+    layer's coef, then its intercept), so the same draws give the same rows.
+    """
+    from sklearn.model_selection import train_test_split
+
+    def rows(y, layer_units, validation_fraction):
+        random_state = np.random.RandomState(0)
+        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:], strict=True):
+            random_state.uniform(size=(fan_in, fan_out))
+            random_state.uniform(size=fan_out)
+        _, val = train_test_split(
+            np.arange(len(y)),
+            test_size=validation_fraction,
+            random_state=random_state,
+            stratify=y,
+        )
+        return val
+
+    return rows
+
+
 # --------------------------------------------------------------------------
 # Child interpreters, for inputs or signals that could end the test process.
 # --------------------------------------------------------------------------

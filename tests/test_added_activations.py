@@ -3,9 +3,10 @@
 
 'leaky_relu', 'elu' and 'softplus' run through the same kernels as the
 others, so the kernel, gradient and engine tests (parametrised over every
-hidden activation) cover them too. Here: the NumPy oracle itself, by hand
-and by central differences, and whole fits through the public API against
-the oracle's own estimators.
+hidden activation) cover them too, and test_numpy_baseline.py checks the
+oracle's derivatives by central differences. Here: the oracle by hand and
+at extreme inputs, and whole fits through the public API against the
+oracle's own estimators.
 """
 
 import numpy as np
@@ -63,20 +64,13 @@ def test_extreme_inputs_stay_finite_and_keep_dtype(name, dtype):
         assert_allclose(dZ[0, 0], 0.0, atol=1e-30)
 
 
-@pytest.mark.parametrize("name", ADDED)
-def test_backward_is_vector_jacobian_product(name):
-    # <backward(A, dA), V> must equal <dA, J V>, J V by central differences.
-    rng = np.random.RandomState(2)
-    Z = rng.normal(size=(7, 4))
-    Z += np.sign(Z) * 0.1  # off leaky ReLU's kink
-    dA, V = rng.normal(size=(2, 7, 4))
-    act = ACTIVATIONS[name]()
-    eps = 1e-6
-    JV = (act.forward(Z + eps * V) - act.forward(Z - eps * V)) / (2 * eps)
-
-    dZ = act.backward(act.forward(Z), dA)
-
-    assert_allclose(np.sum(dZ * V), np.sum(dA * JV), rtol=1e-7)
+def _assert_same_weights(fast, baseline, **tol):
+    for a, b in zip(
+        fast.coefs_ + fast.intercepts_,
+        baseline.coefs_ + baseline.intercepts_,
+        strict=True,
+    ):
+        assert_allclose(a, b, **tol)
 
 
 def _digits(dtype):
@@ -100,19 +94,14 @@ def test_classifier_fit_matches_the_numpy_baseline(activation, solver, dtype):
     baseline = BaselineMLPClassifier(**params).fit(X, y)
 
     assert fast.coefs_[0].dtype == dtype
-    # float64: the same arithmetic in another order; float32 carries the
-    # rounding of five epochs.
+    # The same arithmetic in another order: float32 weights differed by at
+    # most 7e-7 here (relu and tanh the same), float64 by far less.
     tol = (
         {"rtol": 1e-7, "atol": 1e-9}
         if dtype == np.float64
-        else {"rtol": 2e-3, "atol": 2e-4}
+        else {"rtol": 1e-4, "atol": 1e-5}
     )
-    for a, b in zip(
-        fast.coefs_ + fast.intercepts_,
-        baseline.coefs_ + baseline.intercepts_,
-        strict=True,
-    ):
-        assert_allclose(a, b, **tol)
+    _assert_same_weights(fast, baseline, **tol)
     assert_allclose(fast.loss_, baseline.loss_, rtol=tol["rtol"])
     assert_array_equal(fast.predict(X[:100]), baseline.predict(X[:100]))
 
@@ -131,12 +120,7 @@ def test_regressor_fit_matches_the_numpy_baseline(activation, solver):
     )
     fast = MLPRegressor(**params).fit(X, y)
     baseline = BaselineMLPRegressor(**params).fit(X, y)
-    for a, b in zip(
-        fast.coefs_ + fast.intercepts_,
-        baseline.coefs_ + baseline.intercepts_,
-        strict=True,
-    ):
-        assert_allclose(a, b, rtol=1e-7, atol=1e-9)
+    _assert_same_weights(fast, baseline, rtol=1e-7, atol=1e-9)
     assert_allclose(fast.predict(X), baseline.predict(X), rtol=1e-7, atol=1e-9)
 
 

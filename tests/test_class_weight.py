@@ -125,7 +125,7 @@ def test_partial_fit_with_dict_weights_equals_weighted_partial_fit():
     _assert_same_fit(a, b)
 
 
-def test_early_stopping_scores_without_class_weights():
+def test_early_stopping_scores_without_class_weights(early_stopping_rows):
     # The training loss is class-weighted; the validation score is the one
     # scikit-learn would report (sample_weight alone, here none).
     X, y = _data(n_classes=2, weights=(0.7,))
@@ -137,14 +137,7 @@ def test_early_stopping_scores_without_class_weights():
         validation_fraction=0.25,
     ).fit(X, y)
 
-    # The same rows as the fit's split: drawn after the initial weights.
-    random_state = np.random.RandomState(0)
-    for fan_in, fan_out in [(8, 12), (12, 1)]:
-        random_state.uniform(size=(fan_in, fan_out))
-        random_state.uniform(size=fan_out)
-    _, val = train_test_split(
-        np.arange(len(y)), test_size=0.25, random_state=random_state, stratify=y
-    )
+    val = early_stopping_rows(y, [8, 12, 1], 0.25)
     y_pred = model.predict(X[val])
     expected = accuracy_score(y[val], y_pred)
     class_weighted = accuracy_score(

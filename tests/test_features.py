@@ -20,7 +20,6 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits, make_multilabel_classification
 from sklearn.linear_model import PoissonRegressor
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
 
 from fastmlp import MLPClassifier, MLPRegressor
@@ -321,7 +320,9 @@ def test_batch_of_zero_total_weight_raises(solver, n_features, hidden):
     assert np.isfinite(model.loss_curve_).all()
 
 
-def test_early_stopping_scores_the_validation_rows_with_their_weights():
+def test_early_stopping_scores_the_validation_rows_with_their_weights(
+    early_stopping_rows,
+):
     # The validation split takes the same rows as scikit-learn's (after the
     # initial weights are drawn) and scores them with their own weights.
     X, y = digits()
@@ -331,13 +332,7 @@ def test_early_stopping_scores_the_validation_rows_with_their_weights():
         MLPClassifier, "adam", early_stopping=True, max_iter=1, validation_fraction=0.25
     ).fit(X, y, sample_weight=sample_weight)
 
-    random_state = np.random.RandomState(0)
-    for fan_in, fan_out in [(64, 7), (7, 1)]:
-        random_state.uniform(size=(fan_in, fan_out))
-        random_state.uniform(size=fan_out)
-    _, val = train_test_split(
-        np.arange(len(y)), test_size=0.25, random_state=random_state, stratify=y
-    )
+    val = early_stopping_rows(y, [64, 7, 1], 0.25)
     y_pred = model.predict(X[val])
     expected = accuracy_score(y[val], y_pred, sample_weight=sample_weight[val])
 

@@ -39,6 +39,8 @@ pytestmark = [
 ]
 
 HIDDEN = ["identity", "logistic", "tanh", "relu"]
+# fastmlp's additions (scikit-learn has no reference for them).
+ADDED = ["leaky_relu", "elu", "softplus"]
 OUTPUT = ["softmax", "exp"]
 DTYPES = [pytest.param(np.float64, id="float64"), pytest.param(np.float32, id="f32")]
 # Loss name -> (output activation, number of output columns) for the small
@@ -105,12 +107,12 @@ def test_activation_backward_matches_sklearn(name, dtype):
     assert_allclose(dZ, expected, rtol=rtol_for(dtype))
 
 
-@pytest.mark.parametrize("name", HIDDEN + OUTPUT)
+@pytest.mark.parametrize("name", HIDDEN + ADDED + OUTPUT)
 def test_activation_backward_is_vector_jacobian_product(name):
     # <backward(A, dA), V> must equal <dA, J V>, with J V by central differences.
     rng = np.random.RandomState(2)
     Z = rng.normal(size=(7, 4))
-    Z += np.sign(Z) * 0.1  # keep ReLU off its kink
+    Z += np.sign(Z) * 0.1  # keep (leaky) ReLU off its kink
     dA, V = rng.normal(size=(2, 7, 4))
     act = ACTIVATIONS[name]()
     eps = 1e-6
