@@ -9,13 +9,13 @@
 # `bias_activate_row`, one in `multiply_derivative_row`, and its class in
 # fastmlp/numpy_baseline.py (the tests' oracle).
 #
-# Leaky ReLU, ELU and softplus are not scikit-learn's; they are here because
-# their derivatives, too, are functions of the output, so backprop needs
-# nothing more than the stored activations (GELU or SiLU would need the
-# pre-activations).
+# Leaky ReLU, ELU and softplus are not scikit-learn's. Their derivatives,
+# too, are functions of the output, so backprop needs nothing more than the
+# stored activations (GELU or SiLU would need the pre-activations). Their
+# loops live out of line in _added_activations.h, which says why.
 
 from cython cimport floating
-from libc.math cimport exp, expf, expm1, expm1f, fabs, fabsf, log1p, log1pf, tanh, tanhf
+from libc.math cimport exp, expf, tanh, tanhf
 
 cdef enum:
     ACT_IDENTITY = 0
@@ -24,17 +24,20 @@ cdef enum:
     ACT_RELU = 3
     ACT_SOFTMAX = 4     # output layer only
     ACT_EXP = 5         # output layer only (poisson loss)
-    ACT_LEAKY_RELU = 6
+    ACT_LEAKY_RELU = 6  # the codes _added_activations.h handles
     ACT_ELU = 7
     ACT_SOFTPLUS = 8
 
 
-cdef extern from *:
-    """
-    /* Leaky ReLU's slope below zero (PyTorch's default; ELU's alpha is 1). */
-    #define FASTMLP_LEAKY_SLOPE 0.01
-    """
-    double LEAKY_SLOPE "FASTMLP_LEAKY_SLOPE"
+cdef extern from "_added_activations.h":
+    void fastmlp_added_activate_f32(int act, float *z, const float *b,
+                                    Py_ssize_t n) noexcept nogil
+    void fastmlp_added_activate_f64(int act, double *z, const double *b,
+                                    Py_ssize_t n) noexcept nogil
+    void fastmlp_added_derivative_f32(int act, float *d, const float *a,
+                                      Py_ssize_t n) noexcept nogil
+    void fastmlp_added_derivative_f64(int act, double *d, const double *a,
+                                      Py_ssize_t n) noexcept nogil
 
 
 cdef inline floating _exp(floating x) noexcept nogil:
@@ -42,22 +45,6 @@ cdef inline floating _exp(floating x) noexcept nogil:
         return expf(x)
     else:
         return exp(x)
-
-
-cdef inline floating _expm1(floating x) noexcept nogil:
-    if floating is float:
-        return expm1f(x)
-    else:
-        return expm1(x)
-
-
-cdef inline floating _softplus(floating x) noexcept nogil:
-    # log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exp never overflows,
-    # and log1p keeps the small terms of large |x|.
-    if floating is float:
-        return (x if x > 0 else 0) + log1pf(expf(-fabsf(x)))
-    else:
-        return (x if x > 0 else 0) + log1p(exp(-fabs(x)))
 
 
 cdef inline floating _logistic(floating x) noexcept nogil:
@@ -94,17 +81,6 @@ cdef inline void bias_activate_row(int act, floating *z, const floating *b,
     elif act == ACT_EXP:
         for j in range(n):
             z[j] = _exp(z[j] + b[j])
-    elif act == ACT_LEAKY_RELU:
-        for j in range(n):
-            v = z[j] + b[j]
-            z[j] = v if v > 0 else (<floating> LEAKY_SLOPE) * v
-    elif act == ACT_ELU:
-        for j in range(n):
-            v = z[j] + b[j]
-            z[j] = v if v > 0 else _expm1(v)
-    elif act == ACT_SOFTPLUS:
-        for j in range(n):
-            z[j] = _softplus(z[j] + b[j])
     elif act == ACT_SOFTMAX:
         # Subtract the row max before exp so the largest term is exp(0) = 1.
         m = z[0] + b[0]
@@ -118,6 +94,11 @@ cdef inline void bias_activate_row(int act, floating *z, const floating *b,
             s += z[j]
         for j in range(n):
             z[j] = <floating> (z[j] / s)
+    elif act >= ACT_LEAKY_RELU:
+        if floating is float:
+            fastmlp_added_activate_f32(act, z, b, n)
+        else:
+            fastmlp_added_activate_f64(act, z, b, n)
 
 
 cdef inline void multiply_derivative_row(int act, floating *d, const floating *a,
@@ -136,15 +117,8 @@ cdef inline void multiply_derivative_row(int act, floating *d, const floating *a
     elif act == ACT_LOGISTIC:
         for j in range(n):
             d[j] = d[j] * a[j] * (1 - a[j])
-    elif act == ACT_LEAKY_RELU:
-        # Outputs keep the input's sign, so a > 0 picks the branch.
-        for j in range(n):
-            d[j] = d[j] if a[j] > 0 else (<floating> LEAKY_SLOPE) * d[j]
-    elif act == ACT_ELU:
-        # Below zero a = exp(z) - 1, so the derivative exp(z) is a + 1.
-        for j in range(n):
-            d[j] = d[j] if a[j] > 0 else d[j] * (a[j] + 1)
-    elif act == ACT_SOFTPLUS:
-        # The derivative is logistic(z) = 1 - exp(-a).
-        for j in range(n):
-            d[j] = -d[j] * _expm1(-a[j])
+    elif act >= ACT_LEAKY_RELU:
+        if floating is float:
+            fastmlp_added_derivative_f32(act, d, a, n)
+        else:
+            fastmlp_added_derivative_f64(act, d, a, n)
