@@ -9,10 +9,13 @@
 # `bias_activate_row`, one in `multiply_derivative_row`, and its class in
 # fastmlp/numpy_baseline.py (the tests' oracle).
 #
-# Leaky ReLU, ELU and softplus are not scikit-learn's. Their derivatives,
-# too, are functions of the output, so backprop needs nothing more than the
-# stored activations (GELU or SiLU would need the pre-activations). Their
-# loops live out of line in _added_activations.h, which says why.
+# Leaky ReLU, ELU and softplus (codes 6 to 8) are not scikit-learn's. Their
+# derivatives, too, are functions of the output, so backprop needs nothing
+# more than the stored activations (GELU or SiLU would need the
+# pre-activations). They are not branches of the row helpers below: a layer
+# using one runs with ACT_IDENTITY there and then takes one extra pass over
+# its whole block (`added_activate`, `added_derivative`), out of line in
+# _added_activations.h, which says why.
 
 from cython cimport floating
 from libc.math cimport exp, expf, tanh, tanhf
@@ -24,20 +27,45 @@ cdef enum:
     ACT_RELU = 3
     ACT_SOFTMAX = 4     # output layer only
     ACT_EXP = 5         # output layer only (poisson loss)
-    ACT_LEAKY_RELU = 6  # the codes _added_activations.h handles
+    ACT_LEAKY_RELU = 6  # hidden layers only; _added_activations.h
     ACT_ELU = 7
     ACT_SOFTPLUS = 8
 
 
 cdef extern from "_added_activations.h":
-    void fastmlp_added_activate_f32(int act, float *z, const float *b,
-                                    Py_ssize_t n) noexcept nogil
-    void fastmlp_added_activate_f64(int act, double *z, const double *b,
-                                    Py_ssize_t n) noexcept nogil
+    void fastmlp_added_activate_f32(int act, float *z, Py_ssize_t n) noexcept nogil
+    void fastmlp_added_activate_f64(int act, double *z, Py_ssize_t n) noexcept nogil
     void fastmlp_added_derivative_f32(int act, float *d, const float *a,
                                       Py_ssize_t n) noexcept nogil
     void fastmlp_added_derivative_f64(int act, double *d, const double *a,
                                       Py_ssize_t n) noexcept nogil
+
+
+cdef inline bint is_added(int act) noexcept nogil:
+    """An activation handled by a pass of its own, not by the row helpers."""
+    return act >= ACT_LEAKY_RELU
+
+
+cdef inline int row_activation(int act) noexcept nogil:
+    """What the row helpers apply for `act`: the bias alone for an added one."""
+    return ACT_IDENTITY if act >= ACT_LEAKY_RELU else act
+
+
+cdef inline void added_activate(int act, floating *z, Py_ssize_t n) noexcept nogil:
+    """z[j] = act(z[j]) over n values (bias already added); an added act."""
+    if floating is float:
+        fastmlp_added_activate_f32(act, z, n)
+    else:
+        fastmlp_added_activate_f64(act, z, n)
+
+
+cdef inline void added_derivative(int act, floating *d, const floating *a,
+                                  Py_ssize_t n) noexcept nogil:
+    """d[j] *= act'(.) from the outputs a[j], over n values; an added act."""
+    if floating is float:
+        fastmlp_added_derivative_f32(act, d, a, n)
+    else:
+        fastmlp_added_derivative_f64(act, d, a, n)
 
 
 cdef inline floating _exp(floating x) noexcept nogil:
@@ -94,11 +122,6 @@ cdef inline void bias_activate_row(int act, floating *z, const floating *b,
             s += z[j]
         for j in range(n):
             z[j] = <floating> (z[j] / s)
-    elif act >= ACT_LEAKY_RELU:
-        if floating is float:
-            fastmlp_added_activate_f32(act, z, b, n)
-        else:
-            fastmlp_added_activate_f64(act, z, b, n)
 
 
 cdef inline void multiply_derivative_row(int act, floating *d, const floating *a,
@@ -117,8 +140,3 @@ cdef inline void multiply_derivative_row(int act, floating *d, const floating *a
     elif act == ACT_LOGISTIC:
         for j in range(n):
             d[j] = d[j] * a[j] * (1 - a[j])
-    elif act >= ACT_LEAKY_RELU:
-        if floating is float:
-            fastmlp_added_derivative_f32(act, d, a, n)
-        else:
-            fastmlp_added_derivative_f64(act, d, a, n)

@@ -1,29 +1,24 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* fastmlp's hidden activations beyond scikit-learn's four, one row at a time:
+/* fastmlp's hidden activations beyond scikit-learn's four, over a block of
+ * n values (a layer's whole output, or its whole delta):
  *
  *   leaky_relu  z > 0 ? z : 0.01 z     derivative  a > 0 ? 1 : 0.01
  *   elu         z > 0 ? z : e^z - 1    derivative  a > 0 ? 1 : a + 1
  *   softplus    log(1 + e^z)           derivative  1 - e^(-a)
  *
- * Each derivative is written from the output a, as for the others (see
- * _activations.pxd). They live out of line, here, so that the inline row
- * helpers of _activations.pxd, which every layer pass inlines, keep the
- * size scikit-learn's four give them: with these branches inlined next to
- * relu's, the same relu loops of an 8 -> 100 -> 1 epoch ran 2-3 % slower
- * (in-process A/B against the build without them; the hot instructions were
- * unchanged, only placed elsewhere).
+ * Each derivative is written from the output a, as for the others. A layer
+ * using one of these runs the fused row helpers of _activations.pxd with
+ * the identity (the bias alone) and then takes this one extra pass. They
+ * are not branches of those helpers because a branch there, inlined or
+ * calling out here, made an 8 -> 100 -> 1 relu epoch 4-7 % slower in
+ * in-process A/B runs against the build without it (the relu loops' own
+ * instructions unchanged).
  */
 #ifndef FASTMLP_ADDED_ACTIVATIONS_H
 #define FASTMLP_ADDED_ACTIVATIONS_H
 
 #include <math.h>
 #include <stddef.h>
-
-#if defined(_MSC_VER)
-#define FASTMLP_NOINLINE __declspec(noinline)
-#else
-#define FASTMLP_NOINLINE __attribute__((noinline))
-#endif
 
 /* The codes of _codes.py and _activations.pxd. */
 #define FASTMLP_ACT_LEAKY_RELU 6
@@ -32,35 +27,34 @@
 /* Leaky ReLU's slope below zero (PyTorch's default); ELU's alpha is 1. */
 #define FASTMLP_LEAKY_SLOPE 0.01
 
-/* One function pair per dtype from one body. */
+/* One pair per dtype from one body. */
 #define FASTMLP_ADDED_BODY(SUF, T, EXP, EXPM1, LOG1P, FABS)                      \
-static FASTMLP_NOINLINE void fastmlp_added_activate_##SUF(                       \
-    int act, T *z, const T *b, ptrdiff_t n)                                      \
+static void fastmlp_added_activate_##SUF(int act, T *z, ptrdiff_t n)             \
 {                                                                                \
     ptrdiff_t j;                                                                 \
     T v;                                                                         \
     if (act == FASTMLP_ACT_LEAKY_RELU) {                                         \
         for (j = 0; j < n; j++) {                                                \
-            v = z[j] + b[j];                                                     \
+            v = z[j];                                                            \
             z[j] = v > 0 ? v : (T)FASTMLP_LEAKY_SLOPE * v;                       \
         }                                                                        \
     } else if (act == FASTMLP_ACT_ELU) {                                         \
         for (j = 0; j < n; j++) {                                                \
-            v = z[j] + b[j];                                                     \
+            v = z[j];                                                            \
             z[j] = v > 0 ? v : EXPM1(v);                                         \
         }                                                                        \
     } else if (act == FASTMLP_ACT_SOFTPLUS) {                                    \
         /* max(v, 0) + log1p(e^-|v|): e^x never overflows, and log1p keeps    \
            the small terms of large |v|. */                                      \
         for (j = 0; j < n; j++) {                                                \
-            v = z[j] + b[j];                                                     \
+            v = z[j];                                                            \
             z[j] = (v > 0 ? v : 0) + LOG1P(EXP(-FABS(v)));                       \
         }                                                                        \
     }                                                                            \
 }                                                                                \
                                                                                  \
-static FASTMLP_NOINLINE void fastmlp_added_derivative_##SUF(                     \
-    int act, T *d, const T *a, ptrdiff_t n)                                      \
+static void fastmlp_added_derivative_##SUF(int act, T *d, const T *a,            \
+                                           ptrdiff_t n)                          \
 {                                                                                \
     ptrdiff_t j;                                                                 \
     if (act == FASTMLP_ACT_LEAKY_RELU) {                                         \

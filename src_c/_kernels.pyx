@@ -18,7 +18,10 @@ from cython.parallel cimport prange, threadid
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
-from _activations cimport bias_activate_row, multiply_derivative_row
+from _activations cimport (
+    added_activate, added_derivative, bias_activate_row, is_added,
+    multiply_derivative_row, row_activation,
+)
 from _blas cimport gemm_rm
 from _losses cimport output_loss_delta_row
 from _network cimport (
@@ -113,8 +116,10 @@ cdef bint _first_layer_finite(const Network *net, const floating *params,
     for r in range(n):
         finite = _all_finite(Z + r * fan_out, fan_out) and finite
         if net.n_layers > 1:
-            bias_activate_row(net.hidden_act, Z + r * fan_out,
+            bias_activate_row(row_activation(net.hidden_act), Z + r * fan_out,
                               params + net.intercept_off[0], fan_out)
+    if net.n_layers > 1 and is_added(net.hidden_act):
+        added_activate(net.hidden_act, Z, n * fan_out)
     return finite
 
 
@@ -478,7 +483,10 @@ def dense_forward(
         gemm_rm(c'n', c'n', <int> n, <int> fan_out, <int> fan_in, 1, &A_prev[0, 0],
                 <int> fan_in, &coef[0, 0], <int> fan_out, 0, &out[0, 0], <int> fan_out)
         for r in prange(n, schedule='static', num_threads=n_threads):
-            bias_activate_row(activation, &out[r, 0], &intercept[0], fan_out)
+            bias_activate_row(row_activation(activation), &out[r, 0], &intercept[0],
+                              fan_out)
+        if is_added(activation) and n > 0:
+            added_activate(activation, &out[0, 0], n * fan_out)
 
 
 def delta_backward(
@@ -496,7 +504,10 @@ def delta_backward(
                 <int> fan_out, &coef[0, 0], <int> fan_out, 0, &D_prev[0, 0],
                 <int> fan_in)
         for r in prange(n, schedule='static', num_threads=n_threads):
-            multiply_derivative_row(activation, &D_prev[r, 0], &A[r, 0], fan_in)
+            multiply_derivative_row(row_activation(activation), &D_prev[r, 0], &A[r, 0],
+                                    fan_in)
+        if is_added(activation) and n > 0:
+            added_derivative(activation, &D_prev[0, 0], &A[0, 0], n * fan_in)
 
 
 def output_loss(

@@ -32,7 +32,10 @@
 from cython cimport floating
 from cython.parallel cimport prange
 
-from _activations cimport ACT_SOFTMAX, bias_activate_row, multiply_derivative_row
+from _activations cimport (
+    ACT_SOFTMAX, added_activate, added_derivative, bias_activate_row, is_added,
+    multiply_derivative_row, row_activation,
+)
 from _blas cimport gemm_rm
 from _losses cimport LOSS_SQUARED, output_loss_delta_row
 from _narrow cimport dot_rows, narrow_nn, narrow_tn, tiles_beat_gemm
@@ -290,6 +293,23 @@ cdef inline void forward_from(const Network *net, const floating *params,
                               const Batch *batch, floating *acts,
                               Py_ssize_t first) noexcept nogil:
     """`forward` from layer `first` on, the layers below it already in acts."""
+    cdef Py_ssize_t i
+    if not is_added(net.hidden_act):
+        _forward_layers(net, params, batch, acts, first, net.n_layers)
+        return
+    # An added activation: each hidden layer with its bias alone, then the
+    # activation over the layer's whole block (see _activations.pxd).
+    for i in range(first, net.n_layers):
+        _forward_layers(net, params, batch, acts, i, i + 1)
+        if i + 1 < net.n_layers:
+            added_activate(net.hidden_act, acts + net.act_off[i + 1],
+                           batch.n_rows * net.units[i + 1])
+
+
+cdef inline void _forward_layers(const Network *net, const floating *params,
+                                 const Batch *batch, floating *acts,
+                                 Py_ssize_t first, Py_ssize_t last) noexcept nogil:
+    """Layers first .. last - 1 of `forward`, hidden ones by the row helpers."""
     cdef Py_ssize_t i, blk, n_blocks, row_blocks
     cdef Py_ssize_t n = batch.n_rows
     cdef Py_ssize_t fan_in, fan_out
@@ -298,13 +318,13 @@ cdef inline void forward_from(const Network *net, const floating *params,
     cdef const floating *b
     cdef floating *Z
     cdef int act
-    for i in range(first, net.n_layers):
+    for i in range(first, last):
         fan_in = net.units[i]
         fan_out = net.units[i + 1]
         W = params + net.coef_off[i]
         b = params + net.intercept_off[i]
         Z = acts + net.act_off[i + 1]
-        act = net.hidden_act if i + 1 < net.n_layers else ACT_NONE
+        act = row_activation(net.hidden_act) if i + 1 < net.n_layers else ACT_NONE
         if i == 0 and batch.dense == NULL:
             _sparse_forward(net, batch, W, b, Z, act)
             continue
@@ -552,10 +572,13 @@ cdef inline void backward(const Network *net, const floating *params,
         n_blocks = _n_blocks(net, n, n * fan_in * fan_out)
         if n_blocks == 1:
             _delta_rows(net, D, 0, n, fan_out, W, fan_in, A, D_prev)
-            continue
-        for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads):
-            _delta_rows(net, D, blk * n // n_blocks, (blk + 1) * n // n_blocks,
-                        fan_out, W, fan_in, A, D_prev)
+        else:
+            for blk in prange(n_blocks, schedule='static',
+                              num_threads=net.n_threads):
+                _delta_rows(net, D, blk * n // n_blocks, (blk + 1) * n // n_blocks,
+                            fan_out, W, fan_in, A, D_prev)
+        if is_added(net.hidden_act):
+            added_derivative(net.hidden_act, D_prev, A, n * fan_in)
 
 
 cdef inline void _delta_rows(
@@ -567,8 +590,8 @@ cdef inline void _delta_rows(
     cdef Py_ssize_t r
     product_nt(D + r0 * fan_out, r1 - r0, fan_out, W, fan_in, D_prev + r0 * fan_in)
     for r in range(r0, r1):
-        multiply_derivative_row(net.hidden_act, D_prev + r * fan_in, A + r * fan_in,
-                                fan_in)
+        multiply_derivative_row(row_activation(net.hidden_act), D_prev + r * fan_in,
+                                A + r * fan_in, fan_in)
 
 
 # ------------------------------------------------ batches split between threads
