@@ -31,22 +31,21 @@ def class_sample_weight(class_weight, classes, class_index, incremental, dtype):
                 "classes=classes, y=y) on all (or a large sample of) the labels, "
                 "and pass them as a dict."
             )
+        # fit takes classes_ from these very labels (warm_start insists on
+        # the same set), so every class is counted at least once.
         counts = np.bincount(class_index, minlength=n_classes)
-        present = counts > 0
-        per_class = np.ones(n_classes)
-        per_class[present] = class_index.shape[0] / (
-            np.count_nonzero(present) * counts[present]
-        )
+        per_class = class_index.shape[0] / (n_classes * counts)
     else:
-        known = set(classes.tolist())
+        labels = classes.tolist()
+        known = set(labels)
         unknown = [label for label in class_weight if label not in known]
         if unknown:
             raise ValueError(
                 f"class_weight has labels that are not classes: {unknown}; "
-                f"the classes are {classes.tolist()}."
+                f"the classes are {labels}."
             )
         per_class = np.ones(n_classes)
-        for k, label in enumerate(classes.tolist()):
+        for k, label in enumerate(labels):
             if label in class_weight:
                 per_class[k] = _check_weight(label, class_weight[label])
     return per_class.astype(dtype)[class_index]

@@ -26,6 +26,9 @@ _COMMON_PARAMETERS = """
         ``x > 0`` else ``exp(x) - 1``) and 'softplus' (``log(1 + exp(x))``),
         initialised like 'relu' (Glorot uniform, factor 6).
 
+        .. versionadded:: 0.1
+           'leaky_relu', 'elu' and 'softplus'.
+
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         Weight optimizer: SciPy's L-BFGS-B on the full batch, mini-batch
         stochastic gradient descent, or Adam (Kingma and Ba). Adam suits
@@ -108,6 +111,8 @@ _COMMON_PARAMETERS = """
         there, without a convergence warning; with early stopping the best
         weights are still restored. Callbacks are copied by ``clone`` like
         any other parameter, and pickling a fitted estimator pickles them.
+
+        .. versionadded:: 0.1
 """
 
 _COMMON_ATTRIBUTES = """
@@ -180,6 +185,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Early stopping scores the validation rows with ``sample_weight``
         only. Not available for multilabel targets.
 
+        .. versionadded:: 0.1
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
@@ -203,6 +210,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     (1, 3)
     """
     )
+
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
 
     def __init__(
         self,
@@ -261,11 +273,6 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             max_fun=max_fun,
             callbacks=callbacks,
         )
-
-    _parameter_constraints: dict = {
-        **BaseMultilayerPerceptron._parameter_constraints,
-        "class_weight": [dict, StrOptions({"balanced"}), None],
-    }
 
     def _output_activation(self):
         if self._label_binarizer.y_type_ == "multiclass":
