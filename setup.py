@@ -29,9 +29,12 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-EXTENSIONS = ["_openmp_helpers", "_kernels", "_epoch", "_shuffle"]
+EXTENSIONS = ["_openmp_helpers", "_kernels", "_epoch", "_epoch_dropout", "_shuffle"]
 # Modules that get an AVX2 + FMA copy, and the flags that build it.
-SIMD_VARIANTS = ["_kernels", "_epoch"]
+SIMD_VARIANTS = ["_kernels", "_epoch", "_epoch_dropout"]
+# _epoch compiled again with the dropout branches of the shared passes on
+# (src_c/_dropout.h says why the others compile them out).
+WITH_DROPOUT = ("_epoch_dropout", "_epoch_dropout_avx2")
 AVX2_FLAGS = {"msvc": ["/arch:AVX2"], "other": ["-mavx2", "-mfma"]}
 
 
@@ -172,7 +175,12 @@ BUILD_AVX2 = platform.machine().lower() in ("x86_64", "amd64") and not _flag(
 )
 names = EXTENSIONS + ([f"{name}_avx2" for name in SIMD_VARIANTS] if BUILD_AVX2 else [])
 extensions = [
-    Extension(f"fastmlp.{name}", [f"src_c/{name}.pyx"], include_dirs=[np.get_include()])
+    Extension(
+        f"fastmlp.{name}",
+        [f"src_c/{name}.pyx"],
+        include_dirs=[np.get_include()],
+        define_macros=[("FASTMLP_WITH_DROPOUT", "1")] if name in WITH_DROPOUT else [],
+    )
     for name in names
 ]
 

@@ -31,6 +31,7 @@ from ._compat import (
     _check_optimize_result,
     _check_sample_weight,
 )
+from ._dropout import dropout_seed, epoch_key
 from ._engine import Engine, Network, kernel_inputs, n_samples_of
 from ._layout import Layout
 from ._optimizers import AdamOptimizer, SGDOptimizer
@@ -102,6 +103,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [callable, list, tuple, None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     @abstractmethod
@@ -132,6 +134,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_iter_no_change,
         max_fun,
         callbacks,
+        dropout,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -158,6 +161,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.callbacks = callbacks
+        self.dropout = dropout
 
     # ------------------------------------------------------------------ state
 
@@ -256,6 +260,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden = self._hidden_sizes()
+        if self.dropout > 0 and self.solver not in _STOCHASTIC_SOLVERS:
+            raise ValueError(
+                f"dropout={self.dropout} needs solver='sgd' or 'adam'; "
+                f"solver={self.solver!r} minimises one fixed full-batch loss, "
+                "which a new mask per evaluation would change under its line search."
+            )
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -286,6 +296,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self.coefs_,
             self.intercepts_,
             n_threads,
+            dropout=self.dropout,
         )
         self._adopt_params(engine.params, engine.layout)
         inputs = kernel_inputs(X, X.dtype)
@@ -405,6 +416,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             max_shuffles = 1
         else:
             max_shuffles = self.max_iter
+        # Taken before the shuffles are drawn; peeks, draws nothing.
+        drop_seed = dropout_seed(self._random_state) if self.dropout > 0 else 0
         shuffler = OrderShuffler(self._random_state, sample_idx, max_shuffles)
         try:
             self.n_iter_ = 0
@@ -423,6 +436,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     batch_size,
                     self.alpha,
                     optimizer,
+                    drop_key=epoch_key(drop_seed, self.t_) if self.dropout > 0 else 0,
                 )
                 self.n_iter_ += 1
                 self.loss_ = loss_sum / n_train

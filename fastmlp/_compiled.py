@@ -44,14 +44,14 @@ def _select():
     if choice == "avx2" and not has_avx2:
         raise ImportError("FASTMLP_KERNELS=avx2 but this CPU lacks AVX2 or FMA.")
     use_avx2 = choice == "avx2" or (choice == "auto" and has_avx2)
-    epoch, kind = _load("_epoch", use_avx2)
-    kernels, kind_k = _load("_kernels", use_avx2)
-    if choice == "avx2" and "generic" in (kind, kind_k):
+    names = ("_epoch", "_epoch_dropout", "_kernels")
+    modules, kinds = zip(*(_load(name, use_avx2) for name in names), strict=True)
+    if choice == "avx2" and "generic" in kinds:
         raise ImportError("FASTMLP_KERNELS=avx2 but the AVX2 kernels were not built.")
-    if kind != kind_k:  # pragma: no cover - a half-built tree
-        epoch, kind = _load("_epoch", False)
-        kernels, kind = _load("_kernels", False)
-    return epoch, kernels, kind
+    if len(set(kinds)) > 1:  # pragma: no cover - a half-built tree
+        modules, kinds = zip(*(_load(name, False) for name in names), strict=True)
+    return (*modules, kinds[0])
 
 
-epoch, kernels, KIND = _select()
+# epoch_dropout: the same epochs, with the dropout branches compiled in.
+epoch, epoch_dropout, kernels, KIND = _select()

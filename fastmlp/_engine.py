@@ -19,7 +19,9 @@ from ._codes import (
     STATUS_ZERO_WEIGHT,
 )
 from ._compiled import epoch as _epoch
+from ._compiled import epoch_dropout as _epoch_dropout
 from ._compiled import kernels as _kernels
+from ._dropout import drop_threshold
 from ._layout import Layout
 
 # Rows per prediction chunk are chosen so that one chunk's layer outputs take
@@ -200,10 +202,12 @@ class Engine(Network):
         coefs,
         intercepts,
         n_threads,
+        dropout=0.0,
     ):
         super().__init__(layer_units, activation, out_activation, loss)
         self.dtype = np.dtype(dtype)
         self.n_threads = n_threads
+        self.dropout = dropout
         self.params = self.layout.pack(coefs, intercepts, self.dtype)
         self.coefs, self.intercepts = self.layout.views(self.params)
         self.grads = np.zeros(self.layout.n_params, dtype=self.dtype)
@@ -220,7 +224,9 @@ class Engine(Network):
         n_threads = self._epoch_threads
         n_blocks = n_threads if split else 1
         self._act_off, size = layout.activation_offsets(batch_size)
-        self._acts = np.empty(n_blocks * size, dtype=self.dtype)
+        # Dropout keeps each hidden output's backprop factor in a twin block.
+        copies = 2 if self.dropout > 0 else 1
+        self._acts = np.empty(copies * n_blocks * size, dtype=self.dtype)
         self._deltas = np.empty(n_blocks * size, dtype=self.dtype)
         self._batch_buffer = np.empty(
             0 if is_sparse else batch_size * n_features, dtype=self.dtype
@@ -254,9 +260,19 @@ class Engine(Network):
         return n_threads, True
 
     def train_epoch(
-        self, inputs, Y, sample_weight, order, batch_size, alpha, optimizer
+        self,
+        inputs,
+        Y,
+        sample_weight,
+        order,
+        batch_size,
+        alpha,
+        optimizer,
+        drop_key=0,
     ):
         """One epoch over `order` (None: natural order); returns the loss sum.
+
+        With dropout, `drop_key` is the epoch's mask key (_dropout.epoch_key).
 
         Raises KeyboardInterrupt when Ctrl-C arrived during the epoch, and
         ValueError when a batch's sample weights sum to zero.
@@ -265,7 +281,8 @@ class Engine(Network):
         self._allocate(batch_size, self.layout.layer_units[0], is_sparse)
         layout = self.layout
         kw = optimizer.kernel_args()
-        status, loss_sum, adam_t, last_lr = _epoch.train_epoch(
+        epoch = _epoch_dropout if self.dropout > 0 else _epoch
+        status, loss_sum, adam_t, last_lr = epoch.train_epoch(
             self.params,
             self.grads,
             optimizer.state1,
@@ -298,6 +315,9 @@ class Engine(Network):
             kw["epsilon"],
             kw["adam_t"],
             self._epoch_threads,
+            drop_threshold(self.dropout) if self.dropout > 0 else 0,
+            drop_key,
+            1.0 / (1.0 - self.dropout),
         )
         optimizer.epoch_done(adam_t, last_lr)
         if status == STATUS_INTERRUPTED:

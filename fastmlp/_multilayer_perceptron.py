@@ -113,6 +113,23 @@ _COMMON_PARAMETERS = """
         any other parameter, and pickling a fitted estimator pickles them.
 
         .. versionadded:: 0.1
+
+    dropout : float in [0, 1), default=0.0
+        Not in scikit-learn's MLP; 0 keeps its behaviour. The probability
+        with which each hidden unit's output is set to zero for one sample
+        in one epoch of 'sgd' or 'adam' (inverted dropout: kept outputs are
+        multiplied by ``1 / (1 - dropout)``, so prediction, which drops
+        nothing, needs no rescaling). Every hidden layer is dropped; the
+        input and output layers never are. ``loss_curve_`` reports the
+        training loss with dropout applied, validation scores without.
+        The masks are a hash of a seed derived from ``random_state`` (no
+        number is drawn from it, so the initial weights and shuffles are
+        those of the same fit without dropout), the epoch, the sample and
+        the unit: the same ``random_state`` gives the same fit. 'lbfgs'
+        refuses dropout, which would change its objective between line
+        search steps.
+
+        .. versionadded:: 0.1
 """
 
 _COMMON_ATTRIBUTES = """
@@ -243,6 +260,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         callbacks=None,
+        dropout=0.0,
         class_weight=None,
     ):
         self.class_weight = class_weight
@@ -272,6 +290,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             callbacks=callbacks,
+            dropout=dropout,
         )
 
     def _output_activation(self):
@@ -543,6 +562,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         callbacks=None,
+        dropout=0.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -570,6 +590,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             callbacks=callbacks,
+            dropout=dropout,
         )
 
     def _output_activation(self):

@@ -30,6 +30,8 @@ import scipy.optimize
 import scipy.sparse
 from scipy.special import expit, xlogy
 
+from ._dropout import drop_threshold, dropout_seed, epoch_key, kept_units
+
 # --------------------------------------------------------------------------
 # Activations. ``backward`` takes the activation *output* A, not the
 # pre-activation Z: the hidden derivatives are cheap functions of A, which is
@@ -410,21 +412,37 @@ class Network:
         self.output_activation = ACTIVATIONS[out_activation]()
         self.loss = LOSSES[loss]()
 
-    def forward_all(self, X):
-        """Activations of every layer: ``[X, A_1, ..., out]``."""
+    def forward_all(self, X, dropout=None):
+        """Activations of every layer: ``[X, A_1, ..., out]``.
+
+        With ``dropout`` (a callable giving hidden layer l's mask times
+        1 / (1 - rate) for a width, see `DropoutMasks`), the hidden outputs
+        come back masked and ``self.factors`` holds, per hidden layer, what
+        backprop multiplies its delta by: the activation's derivative at
+        the unmasked output times that mask.
+        """
         activations = [X]
+        self.factors = []
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             Z = layer.forward(activations[-1])
-            act = self.output_activation if i == last else self.hidden_activation
-            activations.append(act.forward(Z))
+            if i == last:
+                activations.append(self.output_activation.forward(Z))
+                break
+            A = self.hidden_activation.forward(Z)
+            if dropout is not None:
+                scaled_mask = dropout(i + 1, A.shape[1])
+                derivative = self.hidden_activation.backward(A, np.ones_like(A))
+                self.factors.append(derivative * scaled_mask)
+                A = A * scaled_mask
+            activations.append(A)
         return activations
 
     def forward(self, X):
         """Output activations, shape (n_samples, n_outputs)."""
         return self.forward_all(X)[-1]
 
-    def loss_and_grad(self, X, Y, alpha, sample_weight=None):
+    def loss_and_grad(self, X, Y, alpha, sample_weight=None, dropout=None):
         """Penalised mean loss and its gradient in the flat layout.
 
         loss = data loss + 0.5 * alpha * sum ||coef||^2 / sw_sum, with
@@ -440,7 +458,7 @@ class Network:
             sample_weight = np.asarray(sample_weight, dtype=self.dtype)
             sw_sum = sample_weight.sum()
 
-        activations = self.forward_all(X)
+        activations = self.forward_all(X, dropout)
         penalty = 0.0
         for coef in self.coefs:
             penalty += np.dot(coef.ravel(), coef.ravel())
@@ -457,8 +475,33 @@ class Network:
             )
             if i > 0:
                 D = layer.propagate(D)
-                D = self.hidden_activation.backward(activations[i], D)
+                if dropout is None:
+                    D = self.hidden_activation.backward(activations[i], D)
+                else:
+                    D = D * self.factors[i - 1]
         return loss, grad
+
+
+class DropoutMasks:
+    """Inverted dropout's masks of one batch, as a ``forward_all`` callable.
+
+    Unit j of hidden layer l is kept for sample s when the hash of
+    (key, s, l, j) says so (fastmlp/_dropout.py); kept outputs are scaled
+    by 1 / (1 - rate) in the network's dtype.
+    """
+
+    def __init__(self, rate, key, samples, n_layers, dtype):
+        self.rate = rate
+        self.key = key
+        self.samples = samples
+        self.n_layers = n_layers
+        self.scale = np.asarray(1.0 / (1.0 - rate), dtype=dtype)
+
+    def __call__(self, layer, width):
+        kept = kept_units(
+            self.key, self.samples, layer, self.n_layers, width, self.rate
+        )
+        return np.where(kept, self.scale, self.scale.dtype.type(0))
 
 
 # --------------------------------------------------------------------------
@@ -598,8 +641,12 @@ def train_epoch(
     batch_size,
     sample_idx=None,
     sample_weight=None,
+    dropout=None,
 ):
     """One pass over the data in mini-batches; returns scikit-learn's epoch loss.
+
+    ``dropout``: None, or (rate, key) to drop hidden outputs with the
+    epoch's mask key (see `DropoutMasks`).
 
     Batches are consecutive runs of ``sample_idx`` (of ``range(n_samples)``
     when None), the last one possibly shorter. The epoch loss weights each
@@ -612,7 +659,15 @@ def train_epoch(
         stop = min(start + batch_size, n_samples)
         batch = slice(start, stop) if sample_idx is None else sample_idx[start:stop]
         sw_batch = None if sample_weight is None else sample_weight[batch]
-        batch_loss, grad = network.loss_and_grad(X[batch], Y[batch], alpha, sw_batch)
+        masks = None
+        if dropout is not None:
+            samples = np.arange(start, stop) if sample_idx is None else batch
+            masks = DropoutMasks(
+                *dropout, samples, len(network.layers), network.params.dtype
+            )
+        batch_loss, grad = network.loss_and_grad(
+            X[batch], Y[batch], alpha, sw_batch, masks
+        )
         accumulated_loss += batch_loss * (stop - start)
         optimizer.step(grad)
     return accumulated_loss / n_samples
@@ -730,9 +785,16 @@ class _BaselineMLP:
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
+        rate = self.dropout
+        drop_seed = dropout_seed(self._random_state) if rate > 0 else None
+        if drop_threshold(rate) == 0:  # drops nothing: not even a rescale
+            drop_seed = None
         for _ in range(self.max_iter):
             if self.shuffle:
                 sample_idx = shuffle_indices(sample_idx, self._random_state)
+            dropout = None
+            if drop_seed is not None:
+                dropout = (rate, epoch_key(drop_seed, self.t_))
             self.loss_ = train_epoch(
                 self._network,
                 self._optimizer,
@@ -742,6 +804,7 @@ class _BaselineMLP:
                 batch_size,
                 sample_idx if self.shuffle else None,
                 sample_weight,
+                dropout,
             )
             self.n_iter_ += 1
             self.t_ += n_samples
@@ -786,6 +849,8 @@ class BaselineMLPClassifier(_BaselineMLP):
     one logistic output, more train a softmax over one-hot targets.
     ``coefs_``/``intercepts_`` are views into one flat buffer. ``loss_curve_``
     and ``best_loss_`` exist only for the stochastic solvers, as in sklearn.
+    ``dropout`` (not scikit-learn's) drops hidden units as fastmlp does,
+    with the same masks (`DropoutMasks`).
     """
 
     def __init__(
@@ -810,6 +875,7 @@ class BaselineMLPClassifier(_BaselineMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -830,6 +896,7 @@ class BaselineMLPClassifier(_BaselineMLP):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
 
     def fit(self, X, y, sample_weight=None):
         y = np.asarray(y).ravel()
@@ -891,6 +958,7 @@ class BaselineMLPRegressor(_BaselineMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -912,6 +980,7 @@ class BaselineMLPRegressor(_BaselineMLP):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
 
     def fit(self, X, y, sample_weight=None):
         y = np.asarray(y)

@@ -27,11 +27,13 @@ epoch stops before it with STATUS_ZERO_WEIGHT.
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
+from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy
 
+from _dropout cimport WITH_DROPOUT
 from _network cimport (
     Batch, Network, add_gradients, batch_data_loss, batch_weight_sum, init_network,
-    loss_grad_rows,
+    loss_grad_rows, set_dropout,
 )
 from _openmp cimport fastmlp_team_barrier, omp_get_num_threads
 from _optimizers cimport SOLVER_ADAM, optimizer_step, step_chunk, sum_squares
@@ -347,6 +349,7 @@ def train_epoch(
     Py_ssize_t batch_size, double alpha, double learning_rate,
     double momentum, bint nesterov, double beta_1, double beta_2,
     double epsilon, long adam_t, int n_threads,
+    uint32_t drop_below=0, uint64_t drop_key=0, double drop_scale=1,
 ):
     """Run one epoch; return (status, sum of batch_loss * batch_len, adam_t, lr).
 
@@ -355,6 +358,10 @@ def train_epoch(
     With `thread_grads` given, each batch is split by rows between the
     threads (see _train_split_epoch) and acts, deltas, row_loss and the
     widest-layer part of scratch hold one block per thread.
+
+    With `drop_below` > 0 the hidden outputs are dropped (src_c/_dropout.pxd)
+    with this epoch's `drop_key`, and `acts` holds twice its usual size: the
+    second half is the twin blocks of backprop factors.
     """
     cdef Network net
     cdef Batch batch
@@ -379,6 +386,7 @@ def train_epoch(
     cdef bint split = thread_grads.shape[0] > 0
     cdef Py_ssize_t n_blocks = n_threads if split else 1
     cdef Py_ssize_t act_size
+    cdef int act_copies = 2 if drop_below > 0 else 1
     cdef floating eps = 1.1920928955078125e-07 if floating is float else 2.220446049250313e-16
 
     for i in range(n_layers + 1):
@@ -388,7 +396,7 @@ def train_epoch(
     batch_size = max(min(batch_size, n_samples), 1)
     act_size = act_off[n_layers] + batch_size * units[n_layers]
     if (scratch.shape[0] < n_blocks * widest + 2 * n_threads
-            or acts.shape[0] < n_blocks * act_size
+            or acts.shape[0] < act_copies * n_blocks * act_size
             or deltas.shape[0] < n_blocks * act_size
             or row_loss.shape[0] < n_blocks * batch_size
             or (split and (is_sparse or n_threads < 2
@@ -398,6 +406,10 @@ def train_epoch(
     thread_loss = partials + n_threads
     init_network(&net, n_layers, &units[0], &coef_off[0], &intercept_off[0],
                  &act_off[0], hidden_act, out_act, loss, n_threads)
+    if drop_below > 0:
+        if not WITH_DROPOUT:
+            raise ValueError("dropout needs the _epoch_dropout kernels")
+        set_dropout(&net, n_blocks * act_size, drop_key, drop_below, drop_scale)
     rule.solver = solver
     rule.alpha = alpha
     rule.learning_rate = learning_rate

@@ -31,12 +31,14 @@
 
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdint cimport uint32_t, uint64_t
 
 from _activations cimport (
-    ACT_SOFTMAX, added_activate, added_derivative, bias_activate_row, is_added,
-    multiply_derivative_row, row_activation,
+    ACT_IDENTITY, ACT_SOFTMAX, added_activate, added_derivative, bias_activate_row,
+    is_added, multiply_derivative_row, row_activation,
 )
 from _blas cimport gemm_rm
+from _dropout cimport WITH_DROPOUT, drop_rows, multiply_by
 from _losses cimport LOSS_SQUARED, output_loss_delta_row
 from _narrow cimport dot_rows, narrow_nn, narrow_tn, tiles_beat_gemm
 
@@ -68,6 +70,14 @@ cdef struct Network:
     int out_act
     int loss
     int n_threads
+    # Dropout of the hidden layers' outputs (training only; see _dropout.pxd),
+    # in the _epoch_dropout modules only: keep_off is the offset from a
+    # layer's block of outputs to its twin block of backprop factors; 0
+    # when nothing is dropped.
+    Py_ssize_t keep_off
+    uint64_t drop_key              # this epoch's mask key
+    uint32_t drop_below            # a unit is dropped below this hash value
+    double drop_scale              # 1 / (1 - rate)
 
 
 cdef struct Batch:
@@ -95,6 +105,19 @@ cdef inline void init_network(
     net.out_act = out_act
     net.loss = loss
     net.n_threads = n_threads
+    net.keep_off = 0
+    net.drop_key = 0
+    net.drop_below = 0
+    net.drop_scale = 1
+
+
+cdef inline void set_dropout(Network *net, Py_ssize_t keep_off, uint64_t key,
+                             uint32_t below, double scale) noexcept nogil:
+    """Drop hidden outputs in `forward`; factors at acts + keep_off."""
+    net.keep_off = keep_off
+    net.drop_key = key
+    net.drop_below = below
+    net.drop_scale = scale
 
 
 cdef inline Py_ssize_t sample_of(const Batch *batch, Py_ssize_t r) noexcept nogil:
@@ -294,6 +317,9 @@ cdef inline void forward_from(const Network *net, const floating *params,
                               Py_ssize_t first) noexcept nogil:
     """`forward` from layer `first` on, the layers below it already in acts."""
     cdef Py_ssize_t i
+    if WITH_DROPOUT and net.keep_off != 0:
+        _forward_dropped(net, params, batch, acts, first)
+        return
     if not is_added(net.hidden_act):
         _forward_layers(net, params, batch, acts, first, net.n_layers)
         return
@@ -304,6 +330,63 @@ cdef inline void forward_from(const Network *net, const floating *params,
         if i + 1 < net.n_layers:
             added_activate(net.hidden_act, acts + net.act_off[i + 1],
                            batch.n_rows * net.units[i + 1])
+
+
+cdef inline void _forward_dropped(const Network *net, const floating *params,
+                                  const Batch *batch, floating *acts,
+                                  Py_ssize_t first) noexcept nogil:
+    """`forward_from` with dropout: each hidden layer, then its mask."""
+    cdef Py_ssize_t i
+    for i in range(first, net.n_layers):
+        _forward_layers(net, params, batch, acts, i, i + 1)
+        if i + 1 == net.n_layers:
+            break
+        if is_added(net.hidden_act):
+            added_activate(net.hidden_act, acts + net.act_off[i + 1],
+                           batch.n_rows * net.units[i + 1])
+        _drop_layer(net, batch, acts, i + 1)
+
+
+cdef inline void _drop_layer(const Network *net, const Batch *batch,
+                             floating *acts, Py_ssize_t layer) noexcept nogil:
+    """Dropout over the outputs of hidden layer `layer` (1 .. n_layers - 1).
+
+    Row r's mask is keyed by its sample index, not its place in the batch:
+    a thread given part of a batch draws the same mask for it.
+    """
+    cdef Py_ssize_t blk
+    cdef Py_ssize_t n = batch.n_rows
+    cdef Py_ssize_t width = net.units[layer]
+    cdef Py_ssize_t n_blocks = net.n_threads
+    if not _parallel(net, n * width * 8):
+        # A prange, even with a false if-clause, starts a team (see top).
+        _drop_layer_rows(net, batch, acts, layer, 0, n)
+        return
+    # Hashing costs several element passes: threads pay off sooner.
+    for blk in prange(n_blocks, schedule='static', num_threads=n_blocks):
+        _drop_layer_rows(net, batch, acts, layer, blk * n // n_blocks,
+                         (blk + 1) * n // n_blocks)
+
+
+cdef inline void _drop_layer_rows(const Network *net, const Batch *batch,
+                                  floating *acts, Py_ssize_t layer,
+                                  Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
+    cdef Py_ssize_t r, e
+    cdef Py_ssize_t width = net.units[layer]
+    cdef floating *A = acts + net.act_off[layer]
+    cdef floating *F = A + net.keep_off
+    # F = act'(A) while A is still unmasked: the backward helpers, on ones.
+    for e in range(r0 * width, r1 * width):
+        F[e] = 1
+    if is_added(net.hidden_act):
+        added_derivative(net.hidden_act, F + r0 * width, A + r0 * width,
+                         (r1 - r0) * width)
+    else:
+        for r in range(r0, r1):
+            multiply_derivative_row(net.hidden_act, F + r * width, A + r * width,
+                                    width)
+    drop_rows(net.drop_key, batch.rows, batch.row_start, r0, r1, width,
+              net.n_layers, layer, net.drop_below, <floating> net.drop_scale, A, F)
 
 
 cdef inline void _forward_layers(const Network *net, const floating *params,
@@ -539,6 +622,14 @@ cdef inline void backward(const Network *net, const floating *params,
     cdef floating *D
     cdef floating *D_prev
     cdef floating *G
+    # With dropout A holds masked outputs: the deltas take the factors
+    # stored beside them instead of act'(A).
+    cdef Network linear
+    cdef const Network *delta_net = net
+    if WITH_DROPOUT and net.keep_off != 0:
+        linear = net[0]
+        linear.hidden_act = ACT_IDENTITY
+        delta_net = &linear
     for i in range(net.n_layers - 1, -1, -1):
         fan_in = net.units[i]
         fan_out = net.units[i + 1]
@@ -571,13 +662,16 @@ cdef inline void backward(const Network *net, const floating *params,
         A = acts + net.act_off[i]
         n_blocks = _n_blocks(net, n, n * fan_in * fan_out)
         if n_blocks == 1:
-            _delta_rows(net, D, 0, n, fan_out, W, fan_in, A, D_prev)
+            _delta_rows(delta_net, D, 0, n, fan_out, W, fan_in, A, D_prev)
         else:
             for blk in prange(n_blocks, schedule='static',
                               num_threads=net.n_threads):
-                _delta_rows(net, D, blk * n // n_blocks, (blk + 1) * n // n_blocks,
-                            fan_out, W, fan_in, A, D_prev)
-        if is_added(net.hidden_act):
+                _delta_rows(delta_net, D, blk * n // n_blocks,
+                            (blk + 1) * n // n_blocks, fan_out, W, fan_in, A,
+                            D_prev)
+        if WITH_DROPOUT and net.keep_off != 0:
+            multiply_by(D_prev, A + net.keep_off, n * fan_in)
+        elif is_added(net.hidden_act):
             added_derivative(net.hidden_act, D_prev, A, n * fan_in)
 
 

@@ -92,15 +92,17 @@ def output_case(request):
 
 @pytest.fixture
 def early_stopping_rows():
-    """rows(y, layer_units, validation_fraction): the rows a stratified fit
-    with random_state=0 holds out for early stopping.
+    """rows(y, layer_units, validation_fraction, stratify=True): the rows a
+    fit with random_state=0 holds out for early stopping.
 
     scikit-learn draws the split right after the initial weights (each
     layer's coef, then its intercept), so the same draws give the same rows.
+    It stratifies single-output classification only: not multiclass labels,
+    which it has one-hot encoded by then.
     """
     from sklearn.model_selection import train_test_split
 
-    def rows(y, layer_units, validation_fraction):
+    def rows(y, layer_units, validation_fraction, stratify=True):
         random_state = np.random.RandomState(0)
         for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:], strict=True):
             random_state.uniform(size=(fan_in, fan_out))
@@ -109,7 +111,7 @@ def early_stopping_rows():
             np.arange(len(y)),
             test_size=validation_fraction,
             random_state=random_state,
-            stratify=y,
+            stratify=y if stratify else None,
         )
         return val
 

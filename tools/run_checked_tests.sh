@@ -26,7 +26,8 @@
 #
 # Needs a compiler, Cython>=3.1 and setuptools (the build requirements of
 # pyproject.toml). Without arguments after `--`, runs the kernel, engine,
-# gradient, property, layout, bad-input and shuffle tests that exist in tests/.
+# gradient, property, layout, bad-input, shuffle and dropout tests that exist
+# in tests/.
 
 set -euo pipefail
 
@@ -109,7 +110,7 @@ case "$imported" in
 esac
 
 if [ ${#pytest_args[@]} -eq 0 ]; then
-    for name in kernels engine gradients properties layouts bad_input random; do
+    for name in kernels engine gradients properties layouts bad_input random dropout; do
         if [ -f "$work/tests/test_$name.py" ]; then
             pytest_args+=("tests/test_$name.py")
         fi
