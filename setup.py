@@ -134,7 +134,12 @@ class BuildExt(build_ext):
             # -fno-math-errno lets sqrt vectorise (no errno branch per
             # element); unlike -ffast-math it keeps NaN and inf semantics,
             # which the divergence checks rely on.
-            opt = ["-O3", "-fno-math-errno"]
+            # Functions start on 64-byte lines, so a change in one function
+            # cannot move another's hot loops across cache lines: measured,
+            # adding dropout left the backward pass's code unchanged but
+            # shifted, and 8 -> 100 -> 1 epochs ran 2-3 % slower; with this
+            # flag 1-2 % faster than before dropout (the large network level).
+            opt = ["-O3", "-fno-math-errno", "-falign-functions=64"]
             if _flag("FASTMLP_NATIVE"):
                 opt.append("-march=native")
         simd = []

@@ -20,7 +20,8 @@
  * it ran before dropout existed. Compiled in, they slowed epochs WITHOUT
  * dropout by 2-11 % (8 -> 100 -> 1, one thread, in-process A/B against the
  * build before dropout): perf put the extra time on unchanged instructions
- * whose loops had moved across 64-byte lines.
+ * whose loops had moved across 64-byte lines (see also setup.py's
+ * -falign-functions).
  */
 #ifndef FASTMLP_DROPOUT_H
 #define FASTMLP_DROPOUT_H
