@@ -9,12 +9,14 @@ input), every hidden activation and both dtypes; the gradient of one step is
 checked against central differences of the masked loss.
 """
 
+import pickle
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits, make_classification, make_regression
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
 
@@ -310,3 +312,22 @@ def test_bad_dropout_is_refused(rate):
     X, y = _regression(np.float64)
     with pytest.raises(InvalidParameterError, match="'dropout' parameter"):
         MLPRegressor(dropout=rate).fit(X, y)
+
+
+def test_dropout_is_a_grid_search_parameter_and_survives_pickle():
+    X, y = load_digits(return_X_y=True)
+    X = X[:600] / 16.0
+    y = y[:600]
+    search = GridSearchCV(
+        MLPClassifier(hidden_layer_sizes=(20,), max_iter=5, random_state=0),
+        {"dropout": [0.0, 0.3]},
+        cv=2,
+    ).fit(X, y)
+    assert [p["dropout"] for p in search.cv_results_["params"]] == [0.0, 0.3]
+    # The two candidates trained differently.
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[0] != scores[1]
+    model = MLPClassifier(hidden_layer_sizes=(20,), max_iter=5, dropout=0.3).fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored.dropout == 0.3
+    assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
