@@ -331,3 +331,18 @@ def test_dropout_is_a_grid_search_parameter_and_survives_pickle():
     restored = pickle.loads(pickle.dumps(model))
     assert restored.dropout == 0.3
     assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+
+
+def test_default_epoch_kernels_are_built_without_dropout(monkeypatch):
+    # Fits without dropout run kernels with the dropout branches compiled
+    # out (src_c/_dropout.h); asked to drop, they refuse rather than train
+    # without masks. The estimator sends dropout fits to _epoch_dropout.
+    from fastmlp import _compiled, _engine
+
+    X, y = _regression(np.float64, n_samples=50)
+    model = MLPRegressor(hidden_layer_sizes=(5,), max_iter=1, dropout=0.3)
+    monkeypatch.setattr(_engine, "_epoch_dropout", _compiled.epoch)
+    with pytest.raises(ValueError, match="dropout needs the _epoch_dropout kernels"):
+        model.fit(X, y)
+    monkeypatch.undo()
+    model.fit(X, y)
