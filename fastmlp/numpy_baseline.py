@@ -18,7 +18,9 @@ in the dtype of ``X`` (float32 stays float32); only reported losses are Python
 floats.
 
 It imports only NumPy and SciPy, never scikit-learn, so a parity test against
-scikit-learn compares two independent implementations.
+scikit-learn compares two independent implementations. The one exception is
+fastmlp._dropout, pure NumPy too: the definition of the dropout masks' hash
+and keys, which the kernels implement again in C.
 """
 
 import numbers

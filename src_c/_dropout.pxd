@@ -36,7 +36,11 @@ cdef inline void drop_rows(
     Py_ssize_t r1, Py_ssize_t width, Py_ssize_t n_layers, Py_ssize_t layer,
     uint32_t below, floating scale, floating *a, floating *factor,
 ) noexcept nogil:
-    """Mask rows r0 .. r1 - 1 of a layer; factor holds act'(a) on entry."""
+    """Mask rows r0 .. r1 - 1 of a layer (_dropout.h's fastmlp_drop_rows).
+
+    INOUT a (the layer's outputs) and factor (act'(a) on entry), each
+    multiplied by scale where a unit is kept and by 0 where it is dropped.
+    """
     if floating is float:
         fastmlp_drop_rows_f32(key, rows, row_start, r0, r1, width, n_layers,
                               layer, below, scale, a, factor)
@@ -47,7 +51,7 @@ cdef inline void drop_rows(
 
 cdef inline void multiply_by(floating *d, const floating *factor,
                              Py_ssize_t n) noexcept nogil:
-    """d[j] *= factor[j] over n values."""
+    """d[j] *= factor[j] over n values. INOUT d, IN factor."""
     if floating is float:
         fastmlp_multiply_f32(d, factor, n)
     else:

@@ -48,6 +48,10 @@ cdef enum:
     PARALLEL_MIN_WORK = 32768
     # Likewise for a product, in multiply-adds (~20 us of one core).
     PARALLEL_MIN_MACS = 131072
+    # A unit's dropout mask costs about this many elements of a plain pass
+    # (two 32-bit multiplies, shifts, a select, two multiplies): estimated
+    # from its instructions, not measured. Scales PARALLEL_MIN_WORK's test.
+    DROP_WORK_PER_UNIT = 8
     # Products with a dimension this small, or with this few rows, are plain
     # loops vectorised along their long dimension: a GEMM call costs more in
     # dispatch and packing than it computes there (measured: a 200x8x100
@@ -358,11 +362,10 @@ cdef inline void _drop_layer(const Network *net, const Batch *batch,
     cdef Py_ssize_t n = batch.n_rows
     cdef Py_ssize_t width = net.units[layer]
     cdef Py_ssize_t n_blocks = net.n_threads
-    if not _parallel(net, n * width * 8):
+    if not _parallel(net, n * width * DROP_WORK_PER_UNIT):
         # A prange, even with a false if-clause, starts a team (see top).
         _drop_layer_rows(net, batch, acts, layer, 0, n)
         return
-    # Hashing costs several element passes: threads pay off sooner.
     for blk in prange(n_blocks, schedule='static', num_threads=n_blocks):
         _drop_layer_rows(net, batch, acts, layer, blk * n // n_blocks,
                          (blk + 1) * n // n_blocks)
