@@ -417,7 +417,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             max_shuffles = self.max_iter
         # Taken before the shuffles are drawn; peeks, draws nothing.
-        drop_seed = dropout_seed(self._random_state) if self.dropout > 0 else 0
+        drop_seed = dropout_seed(self._random_state) if self.dropout > 0 else None
         shuffler = OrderShuffler(self._random_state, sample_idx, max_shuffles)
         try:
             self.n_iter_ = 0
@@ -436,7 +436,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     batch_size,
                     self.alpha,
                     optimizer,
-                    drop_key=epoch_key(drop_seed, self.t_) if self.dropout > 0 else 0,
+                    drop_key=0 if drop_seed is None else epoch_key(drop_seed, self.t_),
                 )
                 self.n_iter_ += 1
                 self.loss_ = loss_sum / n_train

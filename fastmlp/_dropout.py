@@ -13,20 +13,16 @@ early-stopping split and every shuffle as they are without it.
 
 import numpy as np
 
-_MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 _GOLDEN32 = 0x9E3779B9
 
 
-def _mix64(z):
-    """SplitMix64's finaliser on a Python int (as _dropout.h's fastmlp_mix64)."""
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return z ^ (z >> 31)
-
-
 def _mix64_array(z):
-    """The same on a uint64 array (products wrap modulo 2**64)."""
+    """SplitMix64's finaliser (_dropout.h's fastmlp_mix64) on uint64 values.
+
+    Products wrap modulo 2**64, as in C; callers silence NumPy's overflow
+    warning.
+    """
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
@@ -48,7 +44,9 @@ def dropout_seed(random_state):
 
 def epoch_key(seed, samples_seen):
     """The mask key of the epoch that starts after `samples_seen` (t_) samples."""
-    return _mix64((seed + (samples_seen + 1) * _GOLDEN) & _MASK64)
+    with np.errstate(over="ignore"):
+        z = np.uint64(seed) + np.uint64(samples_seen + 1) * np.uint64(_GOLDEN)
+        return int(_mix64_array(z))
 
 
 def drop_threshold(rate):

@@ -207,7 +207,10 @@ class Engine(Network):
         super().__init__(layer_units, activation, out_activation, loss)
         self.dtype = np.dtype(dtype)
         self.n_threads = n_threads
-        self.dropout = dropout
+        # A rate too small to drop any unit at 32-bit resolution is no
+        # dropout at all, as in the NumPy baseline.
+        self._drop_below = drop_threshold(dropout)
+        self._drop_scale = 1.0 / (1.0 - dropout)
         self.params = self.layout.pack(coefs, intercepts, self.dtype)
         self.coefs, self.intercepts = self.layout.views(self.params)
         self.grads = np.zeros(self.layout.n_params, dtype=self.dtype)
@@ -225,7 +228,7 @@ class Engine(Network):
         n_blocks = n_threads if split else 1
         self._act_off, size = layout.activation_offsets(batch_size)
         # Dropout keeps each hidden output's backprop factor in a twin block.
-        copies = 2 if self.dropout > 0 else 1
+        copies = 2 if self._drop_below else 1
         self._acts = np.empty(copies * n_blocks * size, dtype=self.dtype)
         self._deltas = np.empty(n_blocks * size, dtype=self.dtype)
         self._batch_buffer = np.empty(
@@ -281,7 +284,7 @@ class Engine(Network):
         self._allocate(batch_size, self.layout.layer_units[0], is_sparse)
         layout = self.layout
         kw = optimizer.kernel_args()
-        epoch = _epoch_dropout if self.dropout > 0 else _epoch
+        epoch = _epoch_dropout if self._drop_below else _epoch
         status, loss_sum, adam_t, last_lr = epoch.train_epoch(
             self.params,
             self.grads,
@@ -315,9 +318,9 @@ class Engine(Network):
             kw["epsilon"],
             kw["adam_t"],
             self._epoch_threads,
-            drop_threshold(self.dropout) if self.dropout > 0 else 0,
+            self._drop_below,
             drop_key,
-            1.0 / (1.0 - self.dropout),
+            self._drop_scale,
         )
         optimizer.epoch_done(adam_t, last_lr)
         if status == STATUS_INTERRUPTED:

@@ -788,9 +788,10 @@ class _BaselineMLP:
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
         rate = self.dropout
-        drop_seed = dropout_seed(self._random_state) if rate > 0 else None
-        if drop_threshold(rate) == 0:  # drops nothing: not even a rescale
-            drop_seed = None
+        # A rate that drops no unit at 32-bit resolution does not rescale either.
+        drop_seed = None
+        if drop_threshold(rate) > 0:
+            drop_seed = dropout_seed(self._random_state)
         for _ in range(self.max_iter):
             if self.shuffle:
                 sample_idx = shuffle_indices(sample_idx, self._random_state)
