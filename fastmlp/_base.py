@@ -20,7 +20,12 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_is_fitted,
+    check_non_negative,
+    validate_data,
+)
 
 from ._callbacks import as_callback_list, stop_requested
 from ._codes import HIDDEN_ACTIVATIONS
@@ -37,6 +42,14 @@ from ._layout import Layout
 from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._random import OrderShuffler
 from ._threads import blas_single_threaded, effective_n_threads
+from ._validation import (
+    ValidationRows,
+    check_n_rows,
+    check_pairing,
+    l2_penalty,
+    mean_loss,
+    penalty_scale,
+)
 
 _BASE = operator.attrgetter("base")
 
@@ -249,16 +262,27 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._no_improvement_count = 0
             if self.early_stopping:
                 self.validation_scores_ = []
+                self.validation_loss_curve_ = []
                 self.best_validation_score_ = -np.inf
                 self.best_loss_ = None
             else:
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
+                self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
 
     # --------------------------------------------------------------- fitting
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        incremental=False,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         hidden = self._hidden_sizes()
         if self.dropout > 0 and self.solver not in _STOCHASTIC_SOLVERS:
             raise ValueError(
@@ -266,6 +290,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 f"solver={self.solver!r} minimises one fixed full-batch loss, "
                 "which a new mask per evaluation would change under its line search."
             )
+        check_pairing(X_val, y_val, sample_weight_val)
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -282,6 +307,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # validation rows with `sample_weight` alone.
         train_weight = self._training_weight(Y, sample_weight, X.dtype, incremental)
         self.n_outputs_ = Y.shape[1]
+        validation = None
+        if X_val is not None:
+            validation = self._validation_rows(X_val, y_val, sample_weight_val, X.dtype)
         layer_units = [X.shape[1], *hidden, self.n_outputs_]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
@@ -299,6 +327,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             dropout=self.dropout,
         )
         self._adopt_params(engine.params, engine.layout)
+        # Shapes and codes for predict (validation scores, callbacks, and
+        # after the fit), not the training workspaces. Set before training:
+        # a network kept from a fit of other shapes would read past the buffer.
+        self._network = Network(
+            layer_units, self.activation, self.out_activation_, self.loss
+        )
         inputs = kernel_inputs(X, X.dtype)
         Y_float = np.ascontiguousarray(Y, dtype=X.dtype)
         with blas_single_threaded():
@@ -312,13 +346,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     sample_weight,
                     engine,
                     incremental,
+                    validation,
                 )
             else:
-                self._fit_lbfgs(inputs, Y_float, train_weight, engine)
-        # Keep shapes and codes for predict, not the training workspaces.
-        self._network = Network(
-            layer_units, self.activation, self.out_activation_, self.loss
-        )
+                self._fit_lbfgs(inputs, Y_float, train_weight, engine, validation)
         if not np.isfinite(self._current_params()).all():
             raise ValueError(_NONFINITE_MESSAGE)
         return self
@@ -347,6 +378,59 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """The per-sample weights of the training loss (None: all ones)."""
         return sample_weight
 
+    def _validation_rows(self, X_val, y_val, sample_weight_val, dtype):
+        """fit's validation data, checked and converted once (`ValidationRows`).
+
+        X_val is checked as predict checks X, then converted to the training
+        dtype (`dtype`), the one the held-out rows of early stopping have.
+        """
+        X_checked = check_array(
+            X_val,
+            accept_sparse=["csr", "csc"],
+            dtype=dtype,
+            order="C",
+            input_name="X_val",
+            estimator=self,
+        )
+        if X_checked.shape[0] < 2:
+            raise ValueError(
+                f"X_val has {X_checked.shape[0]} sample; validation scores need "
+                "at least 2, as the held-out share of early stopping does."
+            )
+        if X_checked.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X_val has {X_checked.shape[1]} features, but X has "
+                f"{self.n_features_in_}."
+            )
+        # Feature names are read from the array as given.
+        validate_data(self, X_val, reset=False, skip_check_array=True)
+        if sp.issparse(X_checked):
+            if X_checked.format != "csr":
+                X_checked.check_format(full_check=True)  # before tocsr trusts it
+            X_checked = X_checked.tocsr()
+        y_score, Y_val = self._validation_targets_of(y_val)
+        check_n_rows(X_checked, Y_val, sample_weight_val)
+        if sample_weight_val is not None:
+            try:
+                sample_weight_val = _check_sample_weight(
+                    sample_weight_val, X_checked, dtype=dtype
+                )
+            except ValueError as exc:  # its messages say "sample_weight"
+                raise ValueError(f"Invalid sample_weight_val: {exc}") from exc
+            check_non_negative(sample_weight_val, "`sample_weight_val`")
+            # Only recent scikit-learn versions refuse these in the check above.
+            if not sample_weight_val.any():
+                raise ValueError(
+                    "sample_weight_val sums to zero: the validation score and "
+                    "loss would be undefined."
+                )
+        return ValidationRows(
+            X_checked,
+            y_score,
+            np.ascontiguousarray(Y_val, dtype=dtype),
+            sample_weight_val,
+        )
+
     def _fit_stochastic(
         self,
         X,
@@ -357,6 +441,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         score_weight,
         engine,
         incremental,
+        validation,
     ):
         n_params, dtype = engine.layout.n_params, engine.dtype
         callbacks = as_callback_list(self.callbacks)
@@ -369,8 +454,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_samples = X.shape[0]
         early_stopping = self.early_stopping
         train_idx = None
-        X_val = y_val = sw_val = None
-        if early_stopping:
+        if early_stopping and validation is None:
             # Splitting indices draws the same numbers as splitting X and y
             # and spares a copy of the training rows.
             stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
@@ -386,13 +470,16 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     "or the size of your dataset."
                 )
             train_idx = train_idx.astype(np.intp)
-            X_val = X[val_idx]
-            y_val = self._validation_targets(Y[val_idx])
-            if score_weight is not None:
-                sw_val = score_weight[val_idx]
+            validation = ValidationRows(
+                X[val_idx],
+                self._validation_targets(Y[val_idx]),
+                Y_float[val_idx],
+                None if score_weight is None else score_weight[val_idx],
+            )
             n_train = train_idx.shape[0]
         else:
             n_train = n_samples
+        self._start_validation_curves(validation is not None)
 
         if self.batch_size == "auto":
             batch_size = min(200, n_train)
@@ -445,7 +532,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
                 diverged = not np.isfinite(self.loss_)
-                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+                score = None
+                if validation is not None:
+                    scale = (
+                        penalty_scale(sample_weight, order, batch_size, n_train)
+                        if self.alpha > 0
+                        else 0.0
+                    )
+                    score = self._record_validation(validation, engine, scale)
+                elif self.validation_scores_ is not None:
+                    self._record_no_validation()
+                self._update_no_improvement_count(early_stopping, score)
                 if diverged:
                     self._warn_diverged(early_stopping, engine.params)
                     break
@@ -503,12 +600,63 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             ConvergenceWarning,
         )
 
-    def _update_no_improvement_count(self, early_stopping, X_val, y_val, sw_val):
+    def _start_validation_curves(self, has_validation):
+        """Align the validation curves with loss_curve_ for this fit's epochs.
+
+        A warm-start fit or partial_fit continues the curves; an epoch of a
+        fit without validation rows records NaN in curves that earlier fits
+        started, and curves started now begin with NaN for earlier epochs.
+        """
+        n_before = len(self.loss_curve_)
+        # getattr: scikit-learn's tests hand-set a model's state before
+        # partial_fit, and models pickled before validation_loss_curve_
+        # existed lack it.
+        scores = getattr(self, "validation_scores_", None)
+        losses = getattr(self, "validation_loss_curve_", None)
+        if has_validation or scores is not None:
+            if scores is None:
+                scores = [np.nan] * n_before
+            if losses is None:
+                losses = [np.nan] * n_before
+        self.validation_scores_ = scores
+        self.validation_loss_curve_ = losses
+        # What the stopping rule compares against, after a warm start that
+        # switched early_stopping (scikit-learn fails there).
+        if self.early_stopping:
+            self.best_loss_ = None
+            if getattr(self, "best_validation_score_", None) is None:
+                self.best_validation_score_ = -np.inf
+                self._best_coefs = [c.copy() for c in self.coefs_]
+                self._best_intercepts = [b.copy() for b in self.intercepts_]
+        else:
+            self.best_validation_score_ = None
+            if getattr(self, "best_loss_", None) is None:
+                self.best_loss_ = np.inf
+
+    def _record_validation(self, validation, engine, scale):
+        """Score and loss of the current weights on the validation rows.
+
+        One forward pass gives both; they are appended to validation_scores_
+        and validation_loss_curve_, and the score is returned.
+        """
+        out = self._forward_pass_fast(validation.X, check_input=False)
+        loss = mean_loss(
+            self.loss, self.out_activation_, validation.Y, out, validation.sample_weight
+        )
+        loss += l2_penalty(engine.params, engine.layout.n_coef, self.alpha, scale)
+        score = self._score_output(out, validation.y, validation.sample_weight)
+        self.validation_loss_curve_.append(loss)
+        self.validation_scores_.append(score)
+        if self.verbose:
+            print("Validation score: %f" % score)
+        return score
+
+    def _record_no_validation(self):
+        self.validation_scores_.append(np.nan)
+        self.validation_loss_curve_.append(np.nan)
+
+    def _update_no_improvement_count(self, early_stopping, score):
         if early_stopping:
-            score = self._score(X_val, y_val, sample_weight=sw_val)
-            self.validation_scores_.append(score)
-            if self.verbose:
-                print("Validation score: %f" % score)
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
             else:
@@ -526,7 +674,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             if loss < self.best_loss_:
                 self.best_loss_ = loss
 
-    def _fit_lbfgs(self, inputs, Y_float, sample_weight, engine):
+    def _fit_lbfgs(self, inputs, Y_float, sample_weight, engine, validation):
         n_evaluations = [0]
         last = {}  # the last evaluated point and its loss
 
@@ -535,11 +683,29 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             loss, grad = engine.loss_and_grad(
                 x, inputs, Y_float, sample_weight, self.alpha
             )
-            if callbacks:
+            if watched:
                 last["x"], last["loss"] = x.copy(), loss
             return loss, grad
 
         callbacks = as_callback_list(self.callbacks)
+        # One entry per iteration of this fit: L-BFGS keeps no loss_curve_
+        # to continue, and ignores early_stopping, as scikit-learn's does.
+        if validation is not None:
+            self.validation_scores_ = []
+            self.validation_loss_curve_ = []
+            self.best_validation_score_ = None
+            # loss_ charges the penalty once, over the total training weight.
+            total_weight = (
+                n_samples_of(inputs)
+                if sample_weight is None
+                else float(np.sum(sample_weight, dtype=np.float64))
+            )
+        else:
+            if getattr(self, "validation_loss_curve_", None) is not None:
+                # An earlier fit's curves describe other weights.
+                self.validation_scores_ = self.best_validation_score_ = None
+            self.validation_loss_curve_ = None
+        watched = bool(callbacks) or validation is not None
         n_iterations = [0]
 
         def on_iteration(x):
@@ -551,6 +717,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 loss_grad(x)
             self.n_iter_ = n_iterations[0]
             self.loss_ = last["loss"]
+            if validation is not None:
+                self._record_validation(validation, engine, 1.0 / total_weight)
             if stop_requested(callbacks, self):
                 raise _StopFit
 
@@ -561,7 +729,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 x0,
                 method="L-BFGS-B",
                 jac=True,
-                callback=on_iteration if callbacks else None,
+                callback=on_iteration if watched else None,
                 options={
                     "maxfun": self.max_fun,
                     "maxiter": self.max_iter,
@@ -719,11 +887,23 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             and not hasattr(self, "feature_names_in_")
         )
 
-    def _score_with_function(self, X, y, sample_weight, score_function):
-        y_pred = self._predict(X, check_input=False)
+    def _score_output(self, out, y, sample_weight):
+        """Accuracy or R^2 of output activations `out` (from _forward_pass_fast)."""
+        y_pred = self._decode_output(out)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
-        return score_function(y, y_pred, sample_weight=sample_weight)
+        return self._score_function(y, y_pred, sample_weight=sample_weight)
+
+    def _predict(self, X, check_input=True):
+        return self._decode_output(self._forward_pass_fast(X, check_input=check_input))
+
+    @abstractmethod
+    def _decode_output(self, out):
+        """Predictions from the output activations."""
+
+    @abstractmethod
+    def _validation_targets_of(self, y_val):
+        """(targets for the score, (n_rows, n_outputs) targets for the loss)."""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

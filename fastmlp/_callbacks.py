@@ -3,10 +3,10 @@
 
 Not in scikit-learn's MLP. Each callback is called as ``callback(estimator)``
 once the estimator's fitted attributes describe the epoch just finished
-(``n_iter_``, ``loss_``, ``loss_curve_``, ``validation_scores_``, and
-``coefs_``/``intercepts_``, which are views of the weights being trained:
-copy them to keep them). A callback that returns a true value stops the
-fit after that epoch.
+(``n_iter_``, ``loss_``, ``loss_curve_``, ``validation_scores_``,
+``validation_loss_curve_``, and ``coefs_``/``intercepts_``, which are views
+of the weights being trained: copy them to keep them). A callback that
+returns a true value stops the fit after that epoch.
 """
 
 

@@ -7,7 +7,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import check_array, column_or_1d, validate_data
 
 from ._base import BaseMultilayerPerceptron, _check_fitted
 from ._class_weight import class_sample_weight
@@ -81,10 +81,13 @@ _COMMON_PARAMETERS = """
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data and stop when
-        its score stops improving; the best weights are kept.
+        its score stops improving; the best weights are kept. When ``fit``
+        gets ``X_val`` and ``y_val``, those are scored instead and every
+        row of X trains. 'lbfgs' ignores it.
 
     validation_fraction : float, default=0.1
-        Share of the training data held out for early stopping.
+        Share of the training data held out for early stopping; ignored
+        when ``fit`` gets ``X_val``.
 
     beta_1 : float, default=0.9
         Decay of Adam's first-moment estimate, in [0, 1).
@@ -105,7 +108,8 @@ _COMMON_PARAMETERS = """
         Not in scikit-learn's MLP; the default keeps its behaviour. Each is
         called as ``callback(estimator)`` after every epoch of 'sgd' and
         'adam' and every iteration of 'lbfgs', once ``n_iter_``, ``loss_``,
-        ``loss_curve_`` and ``validation_scores_`` describe it; ``coefs_``
+        ``loss_curve_``, ``validation_scores_`` and
+        ``validation_loss_curve_`` describe it; ``coefs_``
         and ``intercepts_`` are then the weights being trained (copy them
         to keep them). A callback that returns a true value stops the fit
         there, without a convergence warning; with early stopping the best
@@ -144,10 +148,35 @@ _COMMON_ATTRIBUTES = """
         Loss after each epoch (stochastic solvers).
 
     validation_scores_ : list of float or None
-        Validation score after each epoch, with early stopping; else None.
+        Score (accuracy or R^2, weighted by ``sample_weight_val``, or by
+        ``sample_weight`` for held-out rows) of the validation rows after
+        each epoch: the held-out share under early stopping, or ``fit``'s
+        ``X_val``, with or without early stopping (for 'lbfgs', after each
+        iteration of the last fit, and only with ``X_val``). None without
+        validation rows. A warm start continues it as ``loss_curve_``, with
+        NaN for epochs that had no validation rows.
+
+    validation_loss_curve_ : list of float or None
+        Not in scikit-learn's MLP. Loss of the validation rows after each
+        epoch (after each iteration for 'lbfgs'), of the same length as
+        ``validation_scores_``, and None when that is None. Defined as
+        ``loss_curve_``'s loss, so the two curves are comparable: the
+        weighted mean over the validation rows of the same loss, plus the
+        same L2 penalty ``alpha / 2 * ||W||^2 * s``, where ``s`` is the
+        normaliser ``loss_curve_`` gave the penalty in that epoch (each
+        batch reports its penalty over its own weight sum; the epoch
+        averages its batches by rows: ``n_batches / n_train`` without
+        sample weights, about ``1 / batch_size``). For 'lbfgs' ``s`` is
+        ``1 / n_samples`` (or one over the sum of the training weights),
+        as in ``loss_``. ``W`` is every coef matrix at the end of the epoch.
+
+        .. versionadded:: 0.1
 
     best_validation_score_ : float or None
-        Best validation score, with early stopping; else None.
+        Best validation score, with early stopping, whose weights are
+        kept; else None. Scores recorded without early stopping leave it
+        None: the weights kept are the last epoch's, whatever their score
+        (``max(validation_scores_)`` is the best one).
 
     t_ : int
         Number of training samples seen by the stochastic solvers.
@@ -200,7 +229,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         ``n_samples / (n_classes * count_k)`` over the data given to
         ``fit`` (refused by ``partial_fit``, which sees part of the data).
         Early stopping scores the validation rows with ``sample_weight``
-        only. Not available for multilabel targets.
+        (or ``sample_weight_val``) only. Not available for multilabel targets.
 
         .. versionadded:: 0.1
 
@@ -232,6 +261,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         **BaseMultilayerPerceptron._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
+    _score_function = staticmethod(accuracy_score)
 
     def __init__(
         self,
@@ -356,8 +386,57 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _validation_targets(self, Y_val):
         return self._label_binarizer.inverse_transform(Y_val)
 
+    def _validation_targets_of(self, y_val):
+        y_val = check_array(
+            y_val,
+            accept_sparse="csr",
+            ensure_2d=False,
+            dtype=None,
+            input_name="y_val",
+            estimator=self,
+        )
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        binarizer = self._label_binarizer
+        if binarizer.y_type_ == "multilabel-indicator":
+            n_classes = len(self.classes_)
+            if (
+                type_of_target(y_val, input_name="y_val") != "multilabel-indicator"
+                or y_val.shape[1] != n_classes
+            ):
+                raise ValueError(
+                    f"y_val must be a label-indicator matrix with {n_classes} "
+                    f"columns, as y was; got shape {y_val.shape}."
+                )
+        elif y_val.ndim != 1:
+            raise ValueError(
+                f"y_val must hold one label per sample, as y did; got shape "
+                f"{y_val.shape}."
+            )
+        else:
+            known = set(self.classes_.tolist())
+            unseen = [c for c in unique_labels(y_val).tolist() if c not in known]
+            if unseen:
+                raise ValueError(
+                    f"y_val has labels not seen in y: {unseen}. The classes "
+                    f"are {self.classes_.tolist()}."
+                )
+        # As the held-out rows of early stopping: binarized, and scored as
+        # labels decoded from that.
+        Y_val = binarizer.transform(y_val).astype(bool)
+        return self._validation_targets(Y_val), Y_val
+
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the model to X and y.
 
         Parameters
@@ -371,12 +450,51 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights; the loss is their weighted mean.
 
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+                default=None
+            Validation data; not in scikit-learn's MLP (the arguments follow
+            its HistGradientBoosting). Checked once per fit, as predict
+            checks X, and converted to the dtype of X. With
+            ``early_stopping=True`` it replaces the held-out share: every row
+            of X trains, ``validation_fraction`` is ignored, and early
+            stopping scores X_val. With ``early_stopping=False`` training is
+            unchanged (the same weights and ``n_iter_``), and
+            ``validation_scores_`` and ``validation_loss_curve_`` record X_val
+            after every epoch. 'lbfgs' records them after every iteration and
+            never stops on them. In a :class:`~sklearn.pipeline.Pipeline`,
+            ``transform_input=["X_val"]`` transforms X_val as X is (with
+            metadata routing enabled and ``set_fit_request(X_val=True,
+            y_val=True)``).
+
+            .. versionadded:: 0.1
+
+        y_val : array-like of shape (n_val,) or (n_val, n_classes), default=None
+            Labels of X_val, every one among the classes of y (a
+            label-indicator matrix for multilabel tasks). Required with X_val.
+
+            .. versionadded:: 0.1
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the X_val rows in the validation score and loss
+            (non-negative, not all zero). ``class_weight`` does not apply to
+            them.
+
+            .. versionadded:: 0.1
+
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            incremental=False,
+            X_val=X_val,
+            y_val=y_val,
+            sample_weight_val=sample_weight_val,
+        )
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -427,8 +545,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         _check_fitted(self)
         return self._predict(X)
 
-    def _predict(self, X, check_input=True):
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
+    def _decode_output(self, y_pred):
         # The two common cases decoded directly, as LabelBinarizer would
         # (argmax; threshold 0.5), at a fraction of its per-call cost.
         binarizer = self._label_binarizer
@@ -439,11 +556,6 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         return binarizer.inverse_transform(y_pred)
-
-    def _score(self, X, y, sample_weight=None):
-        return self._score_with_function(
-            X, y, sample_weight=sample_weight, score_function=accuracy_score
-        )
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -533,6 +645,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         **BaseMultilayerPerceptron._parameter_constraints,
         "loss": [StrOptions({"squared_error", "poisson"})],
     }
+    _score_function = staticmethod(r2_score)
 
     def __init__(
         self,
@@ -619,8 +732,39 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     def _validation_targets(self, Y_val):
         return Y_val
 
+    def _validation_targets_of(self, y_val):
+        y_val = check_array(
+            y_val,
+            ensure_2d=False,
+            dtype="numeric",
+            input_name="y_val",
+            estimator=self,
+        )
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        n_outputs = 1 if y_val.ndim == 1 else y_val.shape[1]
+        if y_val.ndim > 2 or n_outputs != self.n_outputs_:
+            raise ValueError(
+                f"y_val has {n_outputs} outputs, but y has {self.n_outputs_}."
+            )
+        if self.loss == "poisson" and np.any(y_val < 0):
+            raise ValueError(
+                "Some value(s) of y_val are negative which is not allowed for "
+                "loss='poisson'."
+            )
+        return y_val, y_val.reshape(y_val.shape[0], n_outputs)
+
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the model to X and y.
 
         Parameters
@@ -634,12 +778,49 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights; the loss is their weighted mean.
 
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+                default=None
+            Validation data; not in scikit-learn's MLP (the arguments follow
+            its HistGradientBoosting). Checked once per fit, as predict
+            checks X, and converted to the dtype of X. With
+            ``early_stopping=True`` it replaces the held-out share: every row
+            of X trains, ``validation_fraction`` is ignored, and early
+            stopping scores X_val. With ``early_stopping=False`` training is
+            unchanged (the same weights and ``n_iter_``), and
+            ``validation_scores_`` and ``validation_loss_curve_`` record X_val
+            after every epoch. 'lbfgs' records them after every iteration and
+            never stops on them. In a :class:`~sklearn.pipeline.Pipeline`,
+            ``transform_input=["X_val"]`` transforms X_val as X is (with
+            metadata routing enabled and ``set_fit_request(X_val=True,
+            y_val=True)``).
+
+            .. versionadded:: 0.1
+
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Target values of X_val. Required with X_val.
+
+            .. versionadded:: 0.1
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the X_val rows in the validation score and loss
+            (non-negative, not all zero).
+
+            .. versionadded:: 0.1
+
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            incremental=False,
+            X_val=X_val,
+            y_val=y_val,
+            sample_weight_val=sample_weight_val,
+        )
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -680,13 +861,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         _check_fitted(self)
         return self._predict(X)
 
-    def _predict(self, X, check_input=True):
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
+    def _decode_output(self, y_pred):
         if y_pred.shape[1] == 1:
             return y_pred.ravel()
         return y_pred
-
-    def _score(self, X, y, sample_weight=None):
-        return self._score_with_function(
-            X, y, sample_weight=sample_weight, score_function=r2_score
-        )
