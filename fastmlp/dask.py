@@ -1,0 +1,322 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Training and prediction on Dask arrays, one row block at a time.
+
+Not in scikit-learn. Dask holds data too large for one machine's memory as
+row blocks computed where they live (a cluster's workers, or local threads).
+
+- :func:`fit_blocks` trains an estimator with ``partial_fit`` on one block
+  after another, so the process training holds at most two blocks: the one
+  being trained on and the next, which Dask computes meanwhile (the compiled
+  epoch releases the GIL, so the two overlap).
+- :func:`predict`, :func:`predict_proba` and :func:`predict_log_proba`
+  return lazy Dask arrays: each block is predicted where it is computed,
+  with a copy of the fitted estimator (pickled to the workers by Dask).
+
+The training itself is not split across machines: SGD and Adam update one
+set of weights after every mini-batch, so the blocks are trained on in turn.
+What scales out is reading and preparing the data, and prediction.
+
+Needs ``dask`` (``pip install 'fastmlp[dask]'``); ``import fastmlp`` does not
+import this module.
+"""
+
+import math
+import numbers
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._callbacks import as_callback_list, stop_requested
+
+try:
+    import dask
+    import dask.array as da
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "fastmlp.dask needs Dask: pip install 'fastmlp[dask]' (or 'dask')."
+    ) from error
+
+__all__ = ["fit_blocks", "predict", "predict_log_proba", "predict_proba"]
+
+# The warning the estimators give when Ctrl-C stops a partial_fit call; they
+# keep the weights and return, so this is how the block loop learns of it.
+_INTERRUPTED = "Training interrupted by user."
+
+
+def fit_blocks(
+    estimator,
+    X,
+    y,
+    *,
+    sample_weight=None,
+    classes=None,
+    epochs=1,
+    shuffle_blocks=True,
+    random_state=None,
+):
+    """Train `estimator` on a Dask array with ``partial_fit``, block by block.
+
+    Each row block of `X` is computed, with the matching rows of `y` and
+    `sample_weight`, and passed to ``estimator.partial_fit``: one pass over
+    the block in mini-batches of the estimator's ``batch_size`` (shuffled
+    within the block when its ``shuffle`` is true). One epoch visits every
+    block once. The next block is computed while the estimator trains on
+    the current one.
+
+    The estimator is trained in place, continuing from its current weights
+    when it is already fitted (as ``partial_fit`` does); pass
+    ``sklearn.base.clone(estimator)`` to start afresh. Its callbacks run
+    after every block, and returning a true value from one stops the
+    training there.
+
+    Parameters
+    ----------
+    estimator : MLPClassifier or MLPRegressor
+        With ``solver='sgd'`` or ``'adam'`` and ``early_stopping=False``
+        (the estimator's ``partial_fit`` requires both).
+
+    X : dask.array.Array of shape (n_samples, n_features)
+        Training data, split in blocks along the rows. Blocks split along
+        the columns are joined first.
+
+    y : dask.array.Array or array-like of shape (n_samples,) or \
+            (n_samples, n_outputs)
+        Targets. A Dask array is rechunked to `X`'s row blocks; a NumPy
+        array is cut at them (which needs `X`'s block sizes known).
+
+    sample_weight : dask.array.Array or array-like of shape (n_samples,), \
+            default=None
+        Per-sample weights, aligned with `X` like `y`.
+
+    classes : array-like, default=None
+        Every class label (classifiers, first training only). When None and
+        the estimator is not fitted yet, it is ``np.unique(y)``, which costs
+        one pass over `y` before training.
+
+    epochs : int, default=1
+        Passes over all blocks.
+
+    shuffle_blocks : bool, default=True
+        Visit the blocks in a new random order each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Draws the block orders (the estimator's own ``random_state`` draws
+        its weights and its shuffles within blocks).
+
+    Returns
+    -------
+    estimator : the estimator passed in, trained.
+    """
+    if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool):
+        raise TypeError(f"epochs must be an int, got {epochs!r}.")
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}.")
+    X = _row_blocked_matrix(X)
+    n_blocks = X.numblocks[0]
+    y_parts = _cut_like(X, y, "y")
+    weight_parts = (
+        None if sample_weight is None else _cut_like(X, sample_weight, "sample_weight")
+    )
+
+    fit_kwargs = {}
+    if is_classifier(estimator):
+        if classes is None and not hasattr(estimator, "classes_"):
+            classes = _all_classes(y)
+        fit_kwargs["classes"] = classes
+
+    rng = check_random_state(random_state)
+    order = []
+    for _ in range(epochs):
+        blocks = rng.permutation(n_blocks) if shuffle_blocks else range(n_blocks)
+        order.extend(int(k) for k in blocks)
+
+    def compute_block(k):
+        weight = None if weight_parts is None else weight_parts[k]
+        return k, *dask.compute(X.blocks[k], y_parts[k], weight)
+
+    user_callbacks = getattr(estimator, "callbacks", None)
+    stop = _StopRecorder(user_callbacks)
+    if user_callbacks is not None:
+        estimator.set_params(callbacks=stop)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fastmlp-dask")
+    try:
+        pending = pool.submit(compute_block, order[0])
+        for position in range(len(order)):
+            try:
+                k, X_block, y_block, weight_block = pending.result()
+            except KeyboardInterrupt:
+                warnings.warn(_INTERRUPTED)
+                break
+            if position + 1 < len(order):
+                pending = pool.submit(compute_block, order[position + 1])
+            if X_block.shape[0] != y_block.shape[0]:
+                raise ValueError(
+                    f"Block {k} of X has {X_block.shape[0]} rows but the matching "
+                    f"part of y has {y_block.shape[0]}: X and y are not aligned."
+                )
+            if X_block.shape[0] == 0:
+                continue  # an empty partition, e.g. left by a filter
+            if _partial_fit_interrupted(
+                estimator, X_block, y_block, weight_block, fit_kwargs
+            ):
+                break
+            fit_kwargs.pop("classes", None)  # only the first call needs them
+            if stop.requested or not np.isfinite(estimator.loss_):
+                break  # a callback said stop, or the fit diverged (it warned)
+    finally:
+        # Not waiting for a block still being computed keeps Ctrl-C and
+        # errors prompt; its result is dropped when it arrives.
+        pool.shutdown(wait=False, cancel_futures=True)
+        if user_callbacks is not None:
+            estimator.set_params(callbacks=user_callbacks)
+    return estimator
+
+
+def predict(estimator, X):
+    """``estimator.predict`` on every row block of `X`, as a lazy Dask array."""
+    return _map_row_blocks(estimator, X, "predict")
+
+
+def predict_proba(estimator, X):
+    """``estimator.predict_proba`` on every row block of `X`, lazily."""
+    return _map_row_blocks(estimator, X, "predict_proba")
+
+
+def predict_log_proba(estimator, X):
+    """``estimator.predict_log_proba`` on every row block of `X`, lazily."""
+    return _map_row_blocks(estimator, X, "predict_log_proba")
+
+
+def _map_row_blocks(estimator, X, method):
+    check_is_fitted(estimator)
+    bound = getattr(estimator, method)  # AttributeError for a regressor's proba
+    X = _row_blocked_matrix(X)
+    n_features = X.shape[1]
+    if n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {n_features} features, but {type(estimator).__name__} is "
+            f"expecting {estimator.n_features_in_} features as input."
+        )
+    # One row of zeros gives the output's dtype and columns as the blocks
+    # will have them; a DataFrame-fitted estimator warns about feature names
+    # here, which the blocks themselves will do if they are NumPy arrays.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        probe = bound(np.zeros((1, n_features), dtype=X.dtype))
+    meta = np.empty((0,) * probe.ndim, dtype=probe.dtype)
+    if probe.ndim == 1:
+        return X.map_blocks(
+            _call_on_block, estimator, method, probe, drop_axis=1, meta=meta
+        )
+    return X.map_blocks(
+        _call_on_block,
+        estimator,
+        method,
+        probe,
+        chunks=(X.chunks[0], (probe.shape[1],)),
+        meta=meta,
+    )
+
+
+def _call_on_block(block, estimator, method, probe):
+    if block.shape[0] == 0:  # estimators refuse zero rows; Dask may make them
+        return np.empty((0, *probe.shape[1:]), dtype=probe.dtype)
+    return getattr(estimator, method)(block)
+
+
+def _row_blocked_matrix(X):
+    if not isinstance(X, da.Array):
+        raise TypeError(
+            f"X must be a dask.array.Array, got {type(X).__name__}. For data "
+            "in memory, call the estimator's own fit or predict."
+        )
+    if X.ndim != 2:
+        raise ValueError(
+            f"X must be 2-D (n_samples, n_features), got {X.ndim} dimension(s)."
+        )
+    if X.numblocks[1] > 1:
+        X = X.rechunk({1: -1})
+    return X
+
+
+def _cut_like(X, values, name):
+    """`values` as one part per row block of X (Dask arrays or NumPy slices)."""
+    row_chunks = X.chunks[0]
+    known = not any(math.isnan(size) for size in row_chunks)
+    if isinstance(values, da.Array):
+        if values.ndim not in (1, 2):
+            raise ValueError(f"{name} must be 1-D or 2-D, got {values.ndim}-D.")
+        if known and not any(math.isnan(size) for size in values.chunks[0]):
+            if values.shape[0] != X.shape[0]:
+                raise ValueError(
+                    f"X has {X.shape[0]} rows but {name} has {values.shape[0]}."
+                )
+            values = values.rechunk(
+                {0: row_chunks, **({1: -1} if values.ndim == 2 else {})}
+            )
+        elif values.numblocks[0] != len(row_chunks):
+            raise ValueError(
+                f"X and {name} have unknown block sizes and different numbers "
+                f"of row blocks ({len(row_chunks)} and {values.numblocks[0]}); "
+                "call compute_chunk_sizes() on them first."
+            )
+        return [values.blocks[k] for k in range(len(row_chunks))]
+    if not known:
+        raise ValueError(
+            f"X's row block sizes are unknown, so the NumPy {name} cannot be cut "
+            "to match them: call X.compute_chunk_sizes() first, or pass a Dask "
+            f"{name} with the same row blocks."
+        )
+    values = np.asarray(values)
+    if values.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1-D or 2-D, got {values.ndim}-D.")
+    if values.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but {name} has {values.shape[0]}.")
+    edges = np.cumsum((0, *row_chunks))
+    return [values[edges[k] : edges[k + 1]] for k in range(len(row_chunks))]
+
+
+def _all_classes(y):
+    if not isinstance(y, da.Array):
+        y = np.asarray(y)
+    if y.ndim == 2:  # multilabel indicator: partial_fit reads the columns
+        return np.arange(y.shape[1])
+    if isinstance(y, da.Array):
+        return da.unique(y).compute()
+    return np.unique(y)
+
+
+class _StopRecorder:
+    """The estimator's callbacks, remembering whether one asked to stop.
+
+    partial_fit runs one epoch whatever its callbacks return, so fit_blocks
+    reads their answer here to stop before the next block.
+    """
+
+    def __init__(self, callbacks):
+        self.callbacks = as_callback_list(callbacks)
+        self.requested = False
+
+    def __call__(self, estimator):
+        stop = stop_requested(self.callbacks, estimator)
+        self.requested |= stop
+        return stop
+
+
+def _partial_fit_interrupted(estimator, X_block, y_block, weight_block, fit_kwargs):
+    """Run one partial_fit call; True when Ctrl-C stopped it."""
+    with warnings.catch_warnings(record=True) as caught:
+        estimator.partial_fit(
+            X_block, y_block, sample_weight=weight_block, **fit_kwargs
+        )
+    interrupted = False
+    for warning in caught:  # hand every warning on to the caller's filters
+        interrupted |= str(warning.message) == _INTERRUPTED
+        warnings.warn_explicit(
+            warning.message, warning.category, warning.filename, warning.lineno
+        )
+    return interrupted

@@ -1,0 +1,400 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""fastmlp.dask: block-by-block training and lazy prediction on Dask arrays.
+
+The reference for training is the estimator's own partial_fit called on the
+same NumPy blocks in the same order: fit_blocks must be exactly that.
+"""
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_regression
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.utils import check_random_state
+
+from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp import dask as fastmlp_dask
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+BLOCK_ROWS = 150
+
+
+def _digits(dtype=np.float64, n=600):
+    X, y = load_digits(return_X_y=True)
+    return (X[:n] / 16.0).astype(dtype), y[:n]
+
+
+def _classifier(**params):
+    defaults = {"hidden_layer_sizes": (16,), "random_state": 0}
+    return MLPClassifier(**{**defaults, **params})
+
+
+def _regressor(**params):
+    defaults = {"hidden_layer_sizes": (16,), "random_state": 0}
+    return MLPRegressor(**{**defaults, **params})
+
+
+def _weights(model):
+    return [w.copy() for w in model.coefs_ + model.intercepts_]
+
+
+def _assert_same_weights(a, b):
+    for u, v in zip(_weights(a), _weights(b), strict=True):
+        assert_array_equal(u, v)
+
+
+def _partial_fit_blocks(model, X, y, order, sample_weight=None, classes=None):
+    """The reference: partial_fit on NumPy blocks of BLOCK_ROWS in `order`."""
+    for k in order:
+        rows = slice(k * BLOCK_ROWS, (k + 1) * BLOCK_ROWS)
+        weight = None if sample_weight is None else sample_weight[rows]
+        extra = {} if classes is None else {"classes": classes}
+        model.partial_fit(X[rows], y[rows], sample_weight=weight, **extra)
+        classes = None
+    return model
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_one_epoch_in_order_equals_one_partial_fit_pass(dtype, solver):
+    # Blocks a multiple of batch_size, no shuffling: the blocks' mini-batches
+    # are those of one partial_fit call over all rows, so are the weights.
+    X, y = _digits(dtype)
+    blocked = _classifier(solver=solver, shuffle=False, batch_size=50)
+    whole = clone(blocked)
+    fastmlp_dask.fit_blocks(
+        blocked, da.from_array(X, chunks=BLOCK_ROWS), y, shuffle_blocks=False
+    )
+    whole.partial_fit(X, y, classes=np.unique(y))
+    _assert_same_weights(blocked, whole)
+    assert blocked.coefs_[0].dtype == dtype
+    assert blocked.t_ == whole.t_ == X.shape[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_shuffled_blocks_equal_partial_fit_in_the_drawn_order(dtype):
+    X, y = _digits(dtype)
+    n_blocks = X.shape[0] // BLOCK_ROWS
+    blocked = _classifier()
+    fastmlp_dask.fit_blocks(
+        blocked, da.from_array(X, chunks=BLOCK_ROWS), y, epochs=3, random_state=7
+    )
+    rng = check_random_state(7)
+    order = np.concatenate([rng.permutation(n_blocks) for _ in range(3)])
+    assert list(order[:n_blocks]) != list(range(n_blocks))  # really shuffled
+    reference = _partial_fit_blocks(_classifier(), X, y, order, classes=np.unique(y))
+    _assert_same_weights(blocked, reference)
+    assert blocked.loss_curve_ == reference.loss_curve_
+    assert len(blocked.loss_curve_) == 3 * n_blocks  # one entry per block
+
+
+def test_regressor_multi_output_and_sample_weight():
+    X, Y = make_regression(600, 8, n_targets=3, random_state=0)
+    Y = Y / Y.std()
+    weight = np.random.RandomState(0).uniform(0.5, 2.0, size=600)
+    blocked = _regressor()
+    fastmlp_dask.fit_blocks(
+        blocked,
+        da.from_array(X, chunks=BLOCK_ROWS),
+        da.from_array(Y, chunks=(100, 1)),  # other row blocks, split columns
+        sample_weight=da.from_array(weight, chunks=200),
+        shuffle_blocks=False,
+        epochs=2,
+    )
+    order = list(range(4)) * 2
+    reference = _partial_fit_blocks(_regressor(), X, Y, order, sample_weight=weight)
+    _assert_same_weights(blocked, reference)
+    unweighted = fastmlp_dask.fit_blocks(
+        _regressor(), da.from_array(X, chunks=BLOCK_ROWS), Y, shuffle_blocks=False
+    )
+    assert not np.array_equal(unweighted.coefs_[0], blocked.coefs_[0])
+
+
+def test_numpy_and_dask_targets_and_column_blocks_agree():
+    X, y = _digits()
+    as_numpy = fastmlp_dask.fit_blocks(
+        _classifier(), da.from_array(X, chunks=(BLOCK_ROWS, 64)), y, random_state=0
+    )
+    as_dask = fastmlp_dask.fit_blocks(
+        _classifier(),
+        da.from_array(X, chunks=(BLOCK_ROWS, 16)),  # column blocks are joined
+        da.from_array(y, chunks=70),
+        random_state=0,
+    )
+    _assert_same_weights(as_numpy, as_dask)
+
+
+def test_classes_are_found_when_the_first_block_lacks_some():
+    X, y = _digits()
+    order = np.argsort(y, kind="stable")  # the first block holds 0s and 1s only
+    X, y = X[order], y[order]
+    found = fastmlp_dask.fit_blocks(
+        _classifier(),
+        da.from_array(X, chunks=BLOCK_ROWS),
+        da.from_array(y, 100),
+        random_state=0,
+    )
+    given = fastmlp_dask.fit_blocks(
+        _classifier(),
+        da.from_array(X, chunks=BLOCK_ROWS),
+        y,
+        classes=np.arange(10),
+        random_state=0,
+    )
+    assert_array_equal(found.classes_, np.arange(10))
+    _assert_same_weights(found, given)
+
+
+def test_string_labels_and_multilabel_targets():
+    X, y = _digits()
+    names = np.array(["zero", "one", "two", "three", "four"] * 2)[y]
+    model = fastmlp_dask.fit_blocks(
+        _classifier(), da.from_array(X, chunks=BLOCK_ROWS), names, epochs=2
+    )
+    assert set(model.classes_) == set(names)
+    assert model.predict(X[:5]).dtype == names.dtype
+
+    Y = np.stack([y % 2 == 0, y > 4, y == 3], axis=1).astype(int)
+    blocked = fastmlp_dask.fit_blocks(
+        _classifier(), da.from_array(X, chunks=BLOCK_ROWS), Y, shuffle_blocks=False
+    )
+    reference = _partial_fit_blocks(_classifier(), X, Y, range(4), classes=[0, 1, 2])
+    _assert_same_weights(blocked, reference)
+    predicted = fastmlp_dask.predict(blocked, da.from_array(X, chunks=BLOCK_ROWS))
+    assert predicted.shape == Y.shape
+    assert_array_equal(predicted.compute(), blocked.predict(X))
+
+
+def test_a_fitted_estimator_continues():
+    X, y = _digits()
+    Xd = da.from_array(X, chunks=BLOCK_ROWS)
+    model = fastmlp_dask.fit_blocks(_classifier(), Xd, y, shuffle_blocks=False)
+    fastmlp_dask.fit_blocks(model, Xd, y, shuffle_blocks=False)
+    reference = _partial_fit_blocks(
+        _classifier(), X, y, list(range(4)) * 2, classes=np.unique(y)
+    )
+    _assert_same_weights(model, reference)
+    assert model.t_ == 2 * X.shape[0]
+
+
+def test_a_callback_stops_between_blocks_and_is_given_back():
+    X, y = _digits()
+    seen = []
+
+    def stop_after_two(model):
+        seen.append(model.t_)
+        return len(seen) == 2
+
+    model = _classifier(callbacks=stop_after_two)
+    fastmlp_dask.fit_blocks(
+        model, da.from_array(X, chunks=BLOCK_ROWS), y, epochs=3, shuffle_blocks=False
+    )
+    assert seen == [BLOCK_ROWS, 2 * BLOCK_ROWS]
+    assert model.get_params()["callbacks"] is stop_after_two
+    reference = _partial_fit_blocks(_classifier(), X, y, [0, 1], classes=np.unique(y))
+    _assert_same_weights(model, reference)
+
+
+def test_ctrl_c_in_training_or_in_dask_stops_and_keeps_the_weights():
+    X, y = _digits()
+    calls = []
+
+    def interrupt_second(model):
+        calls.append(model.t_)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    model = _classifier(callbacks=interrupt_second)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        fastmlp_dask.fit_blocks(
+            model, da.from_array(X, chunks=BLOCK_ROWS), y, shuffle_blocks=False
+        )
+    assert calls == [BLOCK_ROWS, 2 * BLOCK_ROWS]
+    assert model.t_ == 2 * BLOCK_ROWS
+
+    def interrupt_block_two(block, block_info=None):
+        if block_info[0]["chunk-location"][0] == 2:
+            raise KeyboardInterrupt
+        return block
+
+    Xd = da.from_array(X, chunks=BLOCK_ROWS).map_blocks(
+        interrupt_block_two, dtype=X.dtype
+    )
+    model = _classifier()
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        fastmlp_dask.fit_blocks(model, Xd, y, shuffle_blocks=False)
+    assert model.t_ == 2 * BLOCK_ROWS  # blocks 0 and 1 trained, then stopped
+
+
+def test_divergence_stops_after_the_block_that_diverged():
+    X, y = make_regression(600, 8, random_state=0)
+    model = _regressor(solver="sgd", learning_rate_init=1e6)
+    with pytest.warns(ConvergenceWarning, match="Training diverged"):
+        fastmlp_dask.fit_blocks(model, da.from_array(X, chunks=BLOCK_ROWS), y, epochs=5)
+    # Stopped at the first block whose loss was not finite, of 20.
+    curve = np.array(model.loss_curve_)
+    assert len(curve) < 20
+    assert np.isfinite(curve[:-1]).all() and not np.isfinite(curve[-1])
+
+
+def test_unknown_block_sizes_and_empty_blocks():
+    X, y = _digits()
+    keep = da.from_array(y, chunks=BLOCK_ROWS) != 3
+    Xd = da.from_array(X, chunks=BLOCK_ROWS)[keep]  # row blocks of unknown size
+    yd = da.from_array(y, chunks=BLOCK_ROWS)[keep]
+    assert np.isnan(Xd.shape[0])
+    model = fastmlp_dask.fit_blocks(
+        _classifier(), Xd, yd, shuffle_blocks=False, classes=np.arange(10)
+    )
+    kept = y != 3
+    expected = _classifier()
+    for k, start in enumerate(range(0, 600, BLOCK_ROWS)):
+        rows = np.arange(start, start + BLOCK_ROWS)[kept[start : start + BLOCK_ROWS]]
+        extra = {"classes": np.arange(10)} if k == 0 else {}
+        expected.partial_fit(X[rows], y[rows], **extra)
+    _assert_same_weights(model, expected)
+
+    # A block left empty by a filter is skipped, in training and prediction.
+    no_block_one = da.from_array(np.arange(600) // BLOCK_ROWS != 1, chunks=BLOCK_ROWS)
+    X_gap = da.from_array(X, chunks=BLOCK_ROWS)[no_block_one]
+    y_gap = da.from_array(y, chunks=BLOCK_ROWS)[no_block_one]
+    gap = fastmlp_dask.fit_blocks(
+        _classifier(), X_gap, y_gap, shuffle_blocks=False, classes=np.arange(10)
+    )
+    reference = _partial_fit_blocks(
+        _classifier(), X, y, [0, 2, 3], classes=np.arange(10)
+    )
+    _assert_same_weights(gap, reference)
+    proba = fastmlp_dask.predict_proba(gap, X_gap).compute()
+    rows = np.arange(600) // BLOCK_ROWS != 1
+    assert_allclose(proba, gap.predict_proba(X[rows]), rtol=1e-12, atol=1e-15)
+
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        fastmlp_dask.fit_blocks(_classifier(), Xd, y[kept])
+    misaligned = da.from_array(y, chunks=BLOCK_ROWS)[da.from_array(y, BLOCK_ROWS) != 4]
+    with pytest.raises(
+        ValueError,
+        match=r"Block \d of X has \d+ rows but .* y has \d+: X and y are not aligned",
+    ):
+        fastmlp_dask.fit_blocks(
+            _classifier(), Xd, misaligned, shuffle_blocks=False, classes=np.arange(10)
+        )
+
+
+def test_bad_arguments_are_named():
+    X, y = _digits()
+    Xd = da.from_array(X, chunks=BLOCK_ROWS)
+    with pytest.raises(TypeError, match="X must be a dask.array.Array, got ndarray"):
+        fastmlp_dask.fit_blocks(_classifier(), X, y)
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        fastmlp_dask.fit_blocks(_classifier(), Xd[:, 0], y)
+    for epochs, error in [(0, ValueError), (1.5, TypeError), (True, TypeError)]:
+        with pytest.raises(error, match="epochs"):
+            fastmlp_dask.fit_blocks(_classifier(), Xd, y, epochs=epochs)
+    with pytest.raises(ValueError, match="X has 600 rows but y has 599"):
+        fastmlp_dask.fit_blocks(_classifier(), Xd, y[:-1])
+    with pytest.raises(ValueError, match="X has 600 rows but y has 599"):
+        fastmlp_dask.fit_blocks(_classifier(), Xd, da.from_array(y[:-1], chunks=100))
+    with pytest.raises(ValueError, match="X has 600 rows but sample_weight has 3"):
+        fastmlp_dask.fit_blocks(_classifier(), Xd, y, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="y must be 1-D or 2-D"):
+        fastmlp_dask.fit_blocks(_classifier(), Xd, y.reshape(600, 1, 1))
+    with pytest.raises(AttributeError, match="partial_fit"):
+        fastmlp_dask.fit_blocks(_classifier(solver="lbfgs"), Xd, y)
+    with pytest.raises(ValueError, match="early_stopping"):
+        fastmlp_dask.fit_blocks(_classifier(early_stopping=True), Xd, y)
+    bad = X.copy()
+    bad[400, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fastmlp_dask.fit_blocks(_classifier(), da.from_array(bad, BLOCK_ROWS), y)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lazy_predictions_equal_the_estimators(dtype):
+    X, y = _digits(dtype)
+    model = _classifier(max_iter=30).fit(X, y)
+    Xd = da.from_array(X, chunks=(128, 40))
+    for method in ["predict", "predict_proba", "predict_log_proba"]:
+        lazy = getattr(fastmlp_dask, method)(model, Xd)
+        assert isinstance(lazy, da.Array)
+        expected = getattr(model, method)(X)
+        assert lazy.dtype == expected.dtype
+        computed = lazy.compute()
+        assert computed.shape == expected.shape
+        rtol = 1e-5 if dtype == np.float32 else 1e-12
+        if method == "predict":
+            assert_array_equal(computed, expected)
+        else:
+            assert_allclose(computed, expected, rtol=rtol, atol=1e-6 * rtol)
+
+    X, Y = make_regression(300, 8, n_targets=2, random_state=0)
+    regressor = _regressor(max_iter=20).fit(X, Y[:, 0])
+    lazy = fastmlp_dask.predict(regressor, da.from_array(X, chunks=100))
+    assert lazy.ndim == 1
+    assert_allclose(lazy.compute(), regressor.predict(X), rtol=1e-12)
+    two = _regressor(max_iter=20).fit(X, Y)
+    lazy = fastmlp_dask.predict(two, da.from_array(X, chunks=100))
+    assert lazy.shape == (300, 2)
+    assert_allclose(lazy.compute(), two.predict(X), rtol=1e-12)
+
+
+def test_prediction_errors():
+    X, y = _digits()
+    Xd = da.from_array(X, chunks=BLOCK_ROWS)
+    with pytest.raises(NotFittedError):
+        fastmlp_dask.predict(_classifier(), Xd)
+    model = _classifier(max_iter=5).fit(X, y)
+    with pytest.raises(ValueError, match="X has 63 features, but MLPClassifier"):
+        fastmlp_dask.predict(model, Xd[:, :63])
+    with pytest.raises(TypeError, match="got ndarray"):
+        fastmlp_dask.predict_proba(model, X)
+    regressor = _regressor(max_iter=5).fit(X, y.astype(float))
+    with pytest.raises(AttributeError, match="predict_proba"):
+        fastmlp_dask.predict_proba(regressor, Xd)
+    bad = X.copy()
+    bad[5, 5] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        fastmlp_dask.predict(model, da.from_array(bad, BLOCK_ROWS)).compute()
+
+
+def test_worker_processes_get_a_pickled_copy():
+    # The 'processes' scheduler pickles the estimator and the blocks' tasks
+    # to other processes, as a distributed cluster's workers would.
+    X, y = _digits()
+    Xd = da.from_array(X, chunks=BLOCK_ROWS)
+    with dask.config.set(scheduler="processes", num_workers=2):
+        model = fastmlp_dask.fit_blocks(_classifier(), Xd, y, random_state=0)
+        proba = fastmlp_dask.predict_proba(model, Xd).compute()
+    reference = fastmlp_dask.fit_blocks(_classifier(), Xd, y, random_state=0)
+    _assert_same_weights(model, reference)
+    assert_allclose(proba, model.predict_proba(X), rtol=1e-12)
+
+
+def test_importing_fastmlp_does_not_import_dask():
+    code = "import sys, fastmlp; print('dask' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_readme_example_runs():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("- **Dask**") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    namespace = {}
+    exec(textwrap.dedent(code), namespace)
+    X, y = load_digits(return_X_y=True)
+    assert namespace["labels"].shape == y.shape
+    assert np.mean(namespace["labels"] == y) > 0.95
+    assert namespace["model"].t_ == 30 * len(y)
