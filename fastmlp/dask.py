@@ -230,10 +230,12 @@ def _call_on_block(block, estimator, method, probe):
 
 def _row_blocked_matrix(X):
     if not isinstance(X, da.Array):
-        raise TypeError(
-            f"X must be a dask.array.Array, got {type(X).__name__}. For data "
-            "in memory, call the estimator's own fit or predict."
+        hint = (
+            "Convert a Dask DataFrame with X.to_dask_array(lengths=True)."
+            if hasattr(X, "to_dask_array")
+            else "For data in memory, call the estimator's own fit or predict."
         )
+        raise TypeError(f"X must be a dask.array.Array, got {type(X).__name__}. {hint}")
     if X.ndim != 2:
         raise ValueError(
             f"X must be 2-D (n_samples, n_features), got {X.ndim} dimension(s)."

@@ -296,6 +296,13 @@ def test_bad_arguments_are_named():
     Xd = da.from_array(X, chunks=BLOCK_ROWS)
     with pytest.raises(TypeError, match="X must be a dask.array.Array, got ndarray"):
         fastmlp_dask.fit_blocks(_classifier(), X, y)
+
+    class DataFrameLike:  # dask.dataframe needs pyarrow, not a test extra
+        def to_dask_array(self, lengths=False):
+            raise AssertionError("fit_blocks must not convert it itself")
+
+    with pytest.raises(TypeError, match=r"to_dask_array\(lengths=True\)"):
+        fastmlp_dask.fit_blocks(_classifier(), DataFrameLike(), y)
     with pytest.raises(ValueError, match="X must be 2-D"):
         fastmlp_dask.fit_blocks(_classifier(), Xd[:, 0], y)
     for epochs, error in [(0, ValueError), (1.5, TypeError), (True, TypeError)]:
