@@ -164,3 +164,21 @@ def json_child(subprocess_env):
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     return run
+
+
+@pytest.fixture
+def run_readme_example():
+    """Runs the first Python block of README.md after `marker`; its namespace."""
+    import re
+    import textwrap
+    from pathlib import Path
+
+    def run(marker):
+        readme = (Path(__file__).parents[1] / "README.md").read_text()
+        section = readme[readme.index(marker) :]
+        code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+        namespace = {}
+        exec(textwrap.dedent(code), namespace)
+        return namespace
+
+    return run

@@ -5,11 +5,8 @@ The reference for training is the estimator's own partial_fit called on the
 same NumPy blocks in the same order: fit_blocks must be exactly that.
 """
 
-import re
 import subprocess
 import sys
-import textwrap
-from pathlib import Path
 
 import dask
 import dask.array as da
@@ -395,12 +392,8 @@ def test_importing_fastmlp_does_not_import_dask():
     assert out.stdout.strip() == "False"
 
 
-def test_readme_example_runs():
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    section = readme[readme.index("- **Dask**") :]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    namespace = {}
-    exec(textwrap.dedent(code), namespace)
+def test_readme_example_runs(run_readme_example):
+    namespace = run_readme_example("- **Dask**")
     X, y = load_digits(return_X_y=True)
     assert namespace["labels"].shape == y.shape
     assert np.mean(namespace["labels"] == y) > 0.95

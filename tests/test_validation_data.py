@@ -8,10 +8,7 @@ weights captured by a callback, with fastmlp.numpy_baseline's network.
 
 import inspect
 import pickle
-import re
-import textwrap
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -796,12 +793,8 @@ def test_partial_fit_takes_no_validation_data():
     "transform_input" not in inspect.signature(Pipeline).parameters,
     reason="Pipeline(transform_input=...) needs scikit-learn >= 1.7",
 )
-def test_readme_example_runs():
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    section = readme[readme.index("- **Validation data and curves**") :]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    namespace = {}
-    exec(textwrap.dedent(code), namespace)
+def test_readme_example_runs(run_readme_example):
+    namespace = run_readme_example("- **Validation data and curves**")
     mlp = namespace["mlp"]
     assert mlp.n_features_in_ == 64
     assert len(mlp.loss_curve_) == len(mlp.validation_loss_curve_) > 1
