@@ -13,7 +13,9 @@ within each round (the order rotated every round):
 - fit_blocks: fastmlp.dask.fit_blocks, which computes the next block while
   the estimator trains on the current one.
 
-Prints the median over rounds of each round's ratios to `numpy`. A script,
+Prints the median over rounds of each round's ratios to `numpy`. Then
+times fastmlp.dask.fit_lbfgs on the persisted blocks against fit on the
+same array in memory (solver='lbfgs'), alternating. A script,
 not a test: these machines are too noisy for timed assertions.
 """
 
@@ -71,6 +73,36 @@ def _time_fit_blocks(X, y, classes):
     return time.perf_counter() - start
 
 
+def _time_lbfgs(fit, iterations):
+    model = MLPClassifier(
+        hidden_layer_sizes=(256,), solver="lbfgs", max_iter=iterations, random_state=0
+    )
+    start = time.perf_counter()
+    fit(model)
+    return time.perf_counter() - start
+
+
+def _compare_lbfgs(X, y, rounds, iterations):
+    """fit_lbfgs on the persisted Dask blocks against fit on the same array."""
+    X_persisted, y_persisted = dask.persist(X, y)
+    X_memory, y_memory = dask.compute(X, y)
+    in_memory = lambda model: model.fit(X_memory, y_memory)  # noqa: E731
+    blocked = lambda model: fastmlp_dask.fit_lbfgs(  # noqa: E731
+        model, X_persisted, y_persisted, classes=np.arange(10)
+    )
+    _time_lbfgs(blocked, 1)  # warm-up
+    ratios = []
+    for r in range(rounds):
+        pair = (in_memory, blocked) if r % 2 == 0 else (blocked, in_memory)
+        seconds = {fit: _time_lbfgs(fit, iterations) for fit in pair}
+        ratios.append(seconds[blocked] / seconds[in_memory])
+    low, mid, high = np.percentile(ratios, [25, 50, 75])
+    print(
+        f"lbfgs, {iterations} iterations: fit_lbfgs (local threads) / fit = "
+        f"{mid:.2f} (quartiles {low:.2f}-{high:.2f})"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
@@ -80,6 +112,12 @@ def main():
         "--generate",
         action="store_true",
         help="draw the data in Dask instead of standardising an array in memory",
+    )
+    parser.add_argument(
+        "--lbfgs-iterations",
+        type=int,
+        default=10,
+        help="also time fit_lbfgs against fit for this many iterations (0: not)",
     )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -111,6 +149,8 @@ def main():
     for name in names[1:]:
         low, mid, high = np.percentile(ratios[name], [25, 50, 75])
         print(f"{name} / numpy: {mid:.2f} (quartiles {low:.2f}-{high:.2f})")
+    if args.lbfgs_iterations:
+        _compare_lbfgs(X, y, max(2, args.rounds // 2), args.lbfgs_iterations)
 
 
 if __name__ == "__main__":

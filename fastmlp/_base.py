@@ -311,28 +311,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if X_val is not None:
             validation = self._validation_rows(X_val, y_val, sample_weight_val, X.dtype)
         layer_units = [X.shape[1], *hidden, self.n_outputs_]
-        self._random_state = check_random_state(self.random_state)
-        if first_pass:
-            self._initialize(layer_units, X.dtype)
-        n_threads = effective_n_threads()
-        engine = Engine(
-            layer_units,
-            self.activation,
-            self.out_activation_,
-            self.loss,
-            X.dtype,
-            self.coefs_,
-            self.intercepts_,
-            n_threads,
-            dropout=self.dropout,
-        )
-        self._adopt_params(engine.params, engine.layout)
-        # Shapes and codes for predict (validation scores, callbacks, and
-        # after the fit), not the training workspaces. Set before training:
-        # a network kept from a fit of other shapes would read past the buffer.
-        self._network = Network(
-            layer_units, self.activation, self.out_activation_, self.loss
-        )
+        engine = self._prepare_engine(layer_units, X.dtype, first_pass)
         inputs = kernel_inputs(X, X.dtype)
         Y_float = np.ascontiguousarray(Y, dtype=X.dtype)
         with blas_single_threaded():
@@ -353,6 +332,34 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if not np.isfinite(self._current_params()).all():
             raise ValueError(_NONFINITE_MESSAGE)
         return self
+
+    def _prepare_engine(self, layer_units, dtype, first_pass):
+        """Draw (or keep, on a warm start) the weights; the Engine training them.
+
+        coefs_ and intercepts_ become views of the engine's flat buffer.
+        """
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(layer_units, dtype)
+        engine = Engine(
+            layer_units,
+            self.activation,
+            self.out_activation_,
+            self.loss,
+            dtype,
+            self.coefs_,
+            self.intercepts_,
+            effective_n_threads(),
+            dropout=self.dropout,
+        )
+        self._adopt_params(engine.params, engine.layout)
+        # Shapes and codes for predict (validation scores, callbacks, and
+        # after the fit), not the training workspaces. Set before training:
+        # a network kept from a fit of other shapes would read past the buffer.
+        self._network = Network(
+            layer_units, self.activation, self.out_activation_, self.loss
+        )
+        return engine
 
     def _make_optimizer(self, n_params, dtype):
         if self.solver == "sgd":

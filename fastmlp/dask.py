@@ -8,19 +8,21 @@ row blocks computed where they live (a cluster's workers, or local threads).
   after another, so the process training holds at most two blocks: the one
   being trained on and the next, which Dask computes meanwhile (the compiled
   epoch releases the GIL, so the two overlap).
+- :func:`fit_lbfgs` fits with ``solver='lbfgs'`` data-parallel: each loss
+  and gradient L-BFGS asks for is summed from the blocks' shares, computed
+  where the blocks live (fastmlp/_dask_lbfgs.py).
 - :func:`predict`, :func:`predict_proba` and :func:`predict_log_proba`
   return lazy Dask arrays: each block is predicted where it is computed,
   with a copy of the fitted estimator (pickled to the workers by Dask).
 
-The training itself is not split across machines: SGD and Adam update one
-set of weights after every mini-batch, so the blocks are trained on in turn.
-What scales out is reading and preparing the data, and prediction.
+SGD and Adam update one set of weights after every mini-batch, so
+fit_blocks trains on the blocks in turn, in one process; what scales out
+there is reading and preparing the data.
 
 Needs ``dask`` (``pip install 'fastmlp[dask]'``); ``import fastmlp`` does not
 import this module.
 """
 
-import math
 import numbers
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -30,17 +32,20 @@ from sklearn.base import is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._callbacks import as_callback_list, stop_requested
-
 try:
     import dask
-    import dask.array as da
+    import dask.array  # noqa: F401 - the modules below need it
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
         "fastmlp.dask needs Dask: pip install 'fastmlp[dask]' (or 'dask')."
     ) from error
 
-__all__ = ["fit_blocks", "predict", "predict_log_proba", "predict_proba"]
+from ._base import _NONFINITE_MESSAGE
+from ._callbacks import as_callback_list, stop_requested
+from ._dask_blocks import all_classes, cut_like, row_blocked_matrix
+from ._dask_lbfgs import BlockObjective, BlockSpec
+
+__all__ = ["fit_blocks", "fit_lbfgs", "predict", "predict_log_proba", "predict_proba"]
 
 # The warning the estimators give when Ctrl-C stops a partial_fit call; they
 # keep the weights and return, so this is how the block loop learns of it.
@@ -115,17 +120,17 @@ def fit_blocks(
         raise TypeError(f"epochs must be an int, got {epochs!r}.")
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}.")
-    X = _row_blocked_matrix(X)
+    X = row_blocked_matrix(X)
     n_blocks = X.numblocks[0]
-    y_parts = _cut_like(X, y, "y")
+    y_parts = cut_like(X, y, "y")
     weight_parts = (
-        None if sample_weight is None else _cut_like(X, sample_weight, "sample_weight")
+        None if sample_weight is None else cut_like(X, sample_weight, "sample_weight")
     )
 
     fit_kwargs = {}
     if is_classifier(estimator):
         if classes is None and not hasattr(estimator, "classes_"):
-            classes = _all_classes(y)
+            classes = all_classes(y)
         fit_kwargs["classes"] = classes
 
     rng = check_random_state(random_state)
@@ -176,6 +181,99 @@ def fit_blocks(
     return estimator
 
 
+def fit_lbfgs(estimator, X, y, *, sample_weight=None, classes=None):
+    """Fit `estimator` (``solver='lbfgs'``) on a Dask array, data-parallel.
+
+    L-BFGS minimises the loss over all rows, so each of its evaluations
+    becomes one Dask computation: every row block gives its share of the
+    loss and gradient where Dask computes it (a cluster's workers, local
+    threads), and this process adds the shares up and takes the L-BFGS step.
+    Only the weights travel to the blocks and one gradient per block comes
+    back. The result is that of ``estimator.fit`` on the same data in
+    memory, up to the round-off of summing the blocks' shares in another
+    order; the initial weights are drawn as that fit draws them.
+
+    Each evaluation computes every block: persist `X` (and `y`) first,
+    ``X = X.persist()``, unless recomputing them is cheap. Callbacks, Ctrl-C,
+    ``max_iter``, ``max_fun`` and ``tol`` act as in ``fit``; so does
+    ``warm_start``.
+
+    Parameters
+    ----------
+    estimator : MLPClassifier or MLPRegressor
+        With ``solver='lbfgs'``. Classifiers take one label per row (not
+        multilabel targets) and no ``class_weight``.
+
+    X : dask.array.Array of shape (n_samples, n_features)
+        Training data, split in blocks along the rows; float32 trains in
+        float32.
+
+    y : dask.array.Array or array-like of shape (n_samples,) or \
+            (n_samples, n_outputs)
+        Targets, aligned with `X` as in :func:`fit_blocks`.
+
+    sample_weight : dask.array.Array or array-like of shape (n_samples,), \
+            default=None
+        Per-sample weights; the loss is their weighted mean.
+
+    classes : array-like, default=None
+        Every class label (classifiers). When None, ``np.unique(y)``, which
+        costs one pass over `y`.
+
+    Returns
+    -------
+    estimator : the estimator passed in, fitted.
+    """
+    if getattr(estimator, "solver", None) != "lbfgs":
+        raise ValueError(
+            "fit_lbfgs needs solver='lbfgs'; for 'sgd' and 'adam', "
+            "use fit_blocks, which trains on one block after another."
+        )
+    estimator._validate_params()
+    if getattr(estimator, "class_weight", None) is not None:
+        raise ValueError(
+            "fit_lbfgs does not take class_weight; pass the weights of each "
+            "row as sample_weight."
+        )
+    X = row_blocked_matrix(X)
+    y_parts = cut_like(X, y, "y")
+    weight_parts = (
+        None if sample_weight is None else cut_like(X, sample_weight, "sample_weight")
+    )
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    n_features = X.shape[1]
+    # A few rows of zeros stand for X in fit's own checks of the estimator's
+    # state: they set n_features_in_ (or check it, on a warm start), and for
+    # a classifier the label binarizer, from every class.
+    if is_classifier(estimator):
+        if np.ndim(y) == 2 and np.shape(y)[1] != 1:
+            raise ValueError(
+                "fit_lbfgs takes one label per row, not multilabel targets."
+            )
+        if classes is None:
+            classes = all_classes(y if np.ndim(y) == 1 else y[:, 0])
+        y_stand_in = np.asarray(classes)
+    else:
+        y_stand_in = np.zeros((1, *np.shape(y)[1:]))
+    X_stand_in = np.zeros((y_stand_in.shape[0], n_features), dtype=dtype)
+    first_pass = not hasattr(estimator, "coefs_") or not estimator.warm_start
+    _, Y = estimator._validate_input(
+        X_stand_in, y_stand_in, incremental=False, reset=first_pass
+    )
+    estimator.n_outputs_ = 1 if Y.ndim == 1 else Y.shape[1]
+    layer_units = [n_features, *estimator._hidden_sizes(), estimator.n_outputs_]
+    engine = estimator._prepare_engine(layer_units, dtype, first_pass)
+    blocks = [
+        (X.blocks[k], y_parts[k], None if weight_parts is None else weight_parts[k])
+        for k in range(X.numblocks[0])
+    ]
+    objective = BlockObjective(engine, blocks, BlockSpec(estimator, layer_units, dtype))
+    estimator._fit_lbfgs(None, None, None, objective, None)
+    if not np.isfinite(estimator._current_params()).all():
+        raise ValueError(_NONFINITE_MESSAGE)
+    return estimator
+
+
 def predict(estimator, X):
     """``estimator.predict`` on every row block of `X`, as a lazy Dask array."""
     return _map_row_blocks(estimator, X, "predict")
@@ -194,7 +292,7 @@ def predict_log_proba(estimator, X):
 def _map_row_blocks(estimator, X, method):
     check_is_fitted(estimator)
     bound = getattr(estimator, method)  # AttributeError for a regressor's proba
-    X = _row_blocked_matrix(X)
+    X = row_blocked_matrix(X)
     n_features = X.shape[1]
     if n_features != estimator.n_features_in_:
         raise ValueError(
@@ -226,70 +324,6 @@ def _call_on_block(block, estimator, method, probe):
     if block.shape[0] == 0:  # estimators refuse zero rows; Dask may make them
         return np.empty((0, *probe.shape[1:]), dtype=probe.dtype)
     return getattr(estimator, method)(block)
-
-
-def _row_blocked_matrix(X):
-    if not isinstance(X, da.Array):
-        hint = (
-            "Convert a Dask DataFrame with X.to_dask_array(lengths=True)."
-            if hasattr(X, "to_dask_array")
-            else "For data in memory, call the estimator's own fit or predict."
-        )
-        raise TypeError(f"X must be a dask.array.Array, got {type(X).__name__}. {hint}")
-    if X.ndim != 2:
-        raise ValueError(
-            f"X must be 2-D (n_samples, n_features), got {X.ndim} dimension(s)."
-        )
-    if X.numblocks[1] > 1:
-        X = X.rechunk({1: -1})
-    return X
-
-
-def _cut_like(X, values, name):
-    """`values` as one part per row block of X (Dask arrays or NumPy slices)."""
-    row_chunks = X.chunks[0]
-    known = not any(math.isnan(size) for size in row_chunks)
-    if isinstance(values, da.Array):
-        if values.ndim not in (1, 2):
-            raise ValueError(f"{name} must be 1-D or 2-D, got {values.ndim}-D.")
-        if known and not any(math.isnan(size) for size in values.chunks[0]):
-            if values.shape[0] != X.shape[0]:
-                raise ValueError(
-                    f"X has {X.shape[0]} rows but {name} has {values.shape[0]}."
-                )
-            values = values.rechunk(
-                {0: row_chunks, **({1: -1} if values.ndim == 2 else {})}
-            )
-        elif values.numblocks[0] != len(row_chunks):
-            raise ValueError(
-                f"X and {name} have unknown block sizes and different numbers "
-                f"of row blocks ({len(row_chunks)} and {values.numblocks[0]}); "
-                "call compute_chunk_sizes() on them first."
-            )
-        return [values.blocks[k] for k in range(len(row_chunks))]
-    if not known:
-        raise ValueError(
-            f"X's row block sizes are unknown, so the NumPy {name} cannot be cut "
-            "to match them: call X.compute_chunk_sizes() first, or pass a Dask "
-            f"{name} with the same row blocks."
-        )
-    values = np.asarray(values)
-    if values.ndim not in (1, 2):
-        raise ValueError(f"{name} must be 1-D or 2-D, got {values.ndim}-D.")
-    if values.shape[0] != X.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but {name} has {values.shape[0]}.")
-    edges = np.cumsum((0, *row_chunks))
-    return [values[edges[k] : edges[k + 1]] for k in range(len(row_chunks))]
-
-
-def _all_classes(y):
-    if not isinstance(y, da.Array):
-        y = np.asarray(y)
-    if y.ndim == 2:  # multilabel indicator: partial_fit reads the columns
-        return np.arange(y.shape[1])
-    if isinstance(y, da.Array):
-        return da.unique(y).compute()
-    return np.unique(y)
 
 
 class _StopRecorder:

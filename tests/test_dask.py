@@ -5,8 +5,11 @@ The reference for training is the estimator's own partial_fit called on the
 same NumPy blocks in the same order: fit_blocks must be exactly that.
 """
 
+import multiprocessing
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from types import SimpleNamespace
 
 import dask
 import dask.array as da
@@ -20,6 +23,8 @@ from sklearn.utils import check_random_state
 
 from fastmlp import MLPClassifier, MLPRegressor
 from fastmlp import dask as fastmlp_dask
+from fastmlp._dask_lbfgs import BlockObjective, BlockSpec
+from fastmlp._layout import Layout
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -376,12 +381,22 @@ def test_worker_processes_get_a_pickled_copy():
     # to other processes, as a distributed cluster's workers would.
     X, y = _digits()
     Xd = da.from_array(X, chunks=BLOCK_ROWS)
-    with dask.config.set(scheduler="processes", num_workers=2):
+    # One pool for every computation: a new one per computation would
+    # start (spawn) and import its processes afresh, ~2.5 s each here.
+    spawn = multiprocessing.get_context("spawn")
+    with (
+        ProcessPoolExecutor(2, mp_context=spawn) as pool,
+        dask.config.set(scheduler="processes", pool=pool),
+    ):
         model = fastmlp_dask.fit_blocks(_classifier(), Xd, y, random_state=0)
         proba = fastmlp_dask.predict_proba(model, Xd).compute()
+        lbfgs = fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier, max_iter=5), Xd, y)
     reference = fastmlp_dask.fit_blocks(_classifier(), Xd, y, random_state=0)
     _assert_same_weights(model, reference)
     assert_allclose(proba, model.predict_proba(X), rtol=1e-12)
+    in_memory = _lbfgs(MLPClassifier, max_iter=5).fit(X, y)
+    for u, v in zip(_weights(lbfgs), _weights(in_memory), strict=True):
+        assert_allclose(u, v, rtol=1e-8, atol=1e-10)
 
 
 def test_importing_fastmlp_does_not_import_dask():
@@ -398,3 +413,157 @@ def test_readme_example_runs(run_readme_example):
     assert namespace["labels"].shape == y.shape
     assert np.mean(namespace["labels"] == y) > 0.95
     assert namespace["model"].t_ == 30 * len(y)
+    assert namespace["full_batch"].score(X / 16, y) > 0.95
+
+
+# ------------------------------------------------------------------ fit_lbfgs
+
+
+def _lbfgs_task(task):
+    """(estimator class, params, X, y, sample_weight) of a small problem."""
+    rng = np.random.RandomState(0)
+    if task in ("binary", "multiclass"):
+        X, y = _digits()
+        y = y % 2 if task == "binary" else y
+        return MLPClassifier, {}, X, y, None
+    X, y = make_regression(600, 8, n_targets=2, random_state=0)
+    y = y / y.std()
+    weight = rng.uniform(0, 2, size=600)
+    weight[:BLOCK_ROWS] = 0  # a block that weighs nothing
+    if task == "poisson":
+        y = rng.poisson(np.exp(0.2 * X[:, 0]))
+        return MLPRegressor, {"loss": "poisson"}, X, y, weight
+    return MLPRegressor, {}, X, y, weight
+
+
+def _lbfgs(cls, **params):
+    defaults = {
+        "solver": "lbfgs",
+        "hidden_layer_sizes": (16,),
+        "random_state": 0,
+        "max_iter": 25,
+    }
+    return cls(**{**defaults, **params})
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression", "poisson"])
+def test_fit_lbfgs_equals_fit_in_memory(task):
+    cls, params, X, y, weight = _lbfgs_task(task)
+    in_memory = _lbfgs(cls, **params).fit(X, y, sample_weight=weight)
+    dask_weight = None if weight is None else da.from_array(weight, chunks=100)
+    blocked = fastmlp_dask.fit_lbfgs(
+        _lbfgs(cls, **params),
+        da.from_array(X, chunks=(BLOCK_ROWS, 5)),  # rechunked to one column
+        da.from_array(y, chunks=200),
+        sample_weight=dask_weight,
+    )
+    # The same iterates up to the order the blocks' shares are summed in.
+    assert blocked.n_iter_ == in_memory.n_iter_
+    assert blocked.loss_ == pytest.approx(in_memory.loss_, rel=1e-10)
+    for u, v in zip(_weights(blocked), _weights(in_memory), strict=True):
+        assert_allclose(u, v, rtol=1e-8, atol=1e-10)
+    assert blocked.n_features_in_ == X.shape[1]
+    assert blocked.n_outputs_ == in_memory.n_outputs_
+    if cls is MLPClassifier:
+        assert_array_equal(blocked.classes_, in_memory.classes_)
+        assert blocked.out_activation_ == in_memory.out_activation_
+
+
+def test_fit_lbfgs_block_loss_and_gradient_equal_the_engines():
+    # One evaluation at a random point: the blocks' shares, summed, against
+    # the estimator's own full-batch loss and gradient, penalty included.
+    X, y = _digits()
+    weight = np.random.RandomState(1).uniform(0, 2, size=600)
+    reference = _lbfgs(MLPClassifier, max_iter=1, alpha=0.3)
+    reference.fit(X, y, sample_weight=weight)
+    point = np.random.RandomState(2).normal(scale=0.3, size=reference._params.size)
+    Y = reference._label_binarizer.transform(y).astype(float)
+    expected_value, expected_grad = reference._loss_grad_lbfgs(point, X, Y, weight)
+
+    layer_units = [64, 16, 10]
+    engine = SimpleNamespace(params=np.zeros(point.size), layout=Layout(layer_units))
+    blocks = [
+        (da.from_array(X[k : k + 150]), y[k : k + 150], weight[k : k + 150])
+        for k in range(0, 600, 150)
+    ]
+    spec = BlockSpec(reference, layer_units, np.float64)
+    objective = BlockObjective(engine, blocks, spec)
+    value, grad = objective.loss_and_grad(point, None, None, None, 0.3)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    assert_allclose(grad, expected_grad, rtol=1e-9, atol=1e-13)
+    assert_array_equal(engine.params, point)  # the point is left in params
+
+
+def test_fit_lbfgs_keeps_float32():
+    # float32 sums drift apart by ulps, which L-BFGS amplifies over many
+    # iterations (25: 7 % apart in loss here); over 10 they still agree.
+    X, y = _digits(np.float32)
+    in_memory = _lbfgs(MLPClassifier, max_iter=10).fit(X, y)
+    blocked = fastmlp_dask.fit_lbfgs(
+        _lbfgs(MLPClassifier, max_iter=10), da.from_array(X, chunks=BLOCK_ROWS), y
+    )
+    assert all(w.dtype == np.float32 for w in _weights(blocked))
+    assert blocked.loss_ == pytest.approx(in_memory.loss_, rel=1e-5)
+    for u, v in zip(_weights(blocked), _weights(in_memory), strict=True):
+        assert_allclose(u, v, rtol=1e-4, atol=1e-5)
+
+
+def test_fit_lbfgs_warm_start_and_callbacks_act_as_in_fit():
+    X, y = _digits()
+    Xd = da.from_array(X, chunks=BLOCK_ROWS)
+    in_memory = _lbfgs(MLPClassifier, max_iter=5, warm_start=True)
+    in_memory.fit(X, y).fit(X, y)
+    blocked = _lbfgs(MLPClassifier, max_iter=5, warm_start=True)
+    fastmlp_dask.fit_lbfgs(blocked, Xd, y)
+    fastmlp_dask.fit_lbfgs(blocked, Xd, y)
+    for u, v in zip(_weights(blocked), _weights(in_memory), strict=True):
+        assert_allclose(u, v, rtol=1e-8, atol=1e-10)
+
+    seen = []
+
+    def stop_at_three(model):
+        seen.append((model.n_iter_, model.coefs_[0].copy()))
+        return model.n_iter_ == 3
+
+    stopped = fastmlp_dask.fit_lbfgs(
+        _lbfgs(MLPClassifier, callbacks=stop_at_three), Xd, y
+    )
+    assert stopped.n_iter_ == 3 and [n for n, _ in seen] == [1, 2, 3]
+    assert_array_equal(seen[-1][1], stopped.coefs_[0])  # the iterate, kept
+    reference = _lbfgs(MLPClassifier, max_iter=3).fit(X, y)
+    assert_allclose(stopped.coefs_[0], reference.coefs_[0], rtol=1e-8, atol=1e-10)
+
+
+def test_fit_lbfgs_refuses_what_it_cannot_fit():
+    X, y = _digits()
+    Xd = da.from_array(X, chunks=BLOCK_ROWS)
+    with pytest.raises(ValueError, match="fit_lbfgs needs solver='lbfgs'"):
+        fastmlp_dask.fit_lbfgs(_classifier(), Xd, y)
+    with pytest.raises(ValueError, match="class_weight"):
+        fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier, class_weight="balanced"), Xd, y)
+    with pytest.raises(ValueError, match="not multilabel"):
+        fastmlp_dask.fit_lbfgs(
+            _lbfgs(MLPClassifier), Xd, np.stack([y % 2, y > 4], axis=1)
+        )
+    with pytest.raises(ValueError, match="alpha"):
+        fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier, alpha=-1.0), Xd, y)
+    with pytest.raises(ValueError, match=r"labels not in classes: \[9\]"):
+        fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier), Xd, y, classes=np.arange(9))
+    bad = X.copy()
+    bad[450, 1] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        fastmlp_dask.fit_lbfgs(
+            _lbfgs(MLPClassifier), da.from_array(bad, chunks=BLOCK_ROWS), y
+        )
+    weight = np.ones(600)
+    weight[3] = -1
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier), Xd, y, sample_weight=weight)
+    with pytest.raises(ValueError, match="sum to zero"):
+        fastmlp_dask.fit_lbfgs(
+            _lbfgs(MLPClassifier), Xd, y, sample_weight=np.zeros(600)
+        )
+    with pytest.raises(ValueError, match="negative which is not allowed"):
+        fastmlp_dask.fit_lbfgs(_lbfgs(MLPRegressor, loss="poisson"), Xd, y - 5.0)
+    with pytest.raises(ValueError, match="X has 600 rows but y has 599"):
+        fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier), Xd, y[:-1])
