@@ -35,6 +35,7 @@ from ._compat import (
     StrOptions,
     _check_optimize_result,
     _check_sample_weight,
+    _fit_context,
 )
 from ._dropout import dropout_seed, epoch_key
 from ._engine import Engine, Network, kernel_inputs, n_samples_of
@@ -272,6 +273,78 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self.best_validation_score_ = None
 
     # --------------------------------------------------------------- fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
+        """Fit the model to X and y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 input trains in float32.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or a label-indicator matrix for multilabel tasks
+            (MLPClassifier); target values (MLPRegressor).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights; the loss is their weighted mean.
+
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+                default=None
+            Validation data; not in scikit-learn's MLP (the arguments follow
+            its HistGradientBoosting). Checked once per fit, as predict
+            checks X, and converted to the dtype of X. With
+            ``early_stopping=True`` it replaces the held-out share: every row
+            of X trains, ``validation_fraction`` is ignored, and early
+            stopping scores X_val. With ``early_stopping=False`` training is
+            unchanged (the same weights and ``n_iter_``), and
+            ``validation_scores_`` and ``validation_loss_curve_`` record X_val
+            after every epoch. 'lbfgs' records them after every iteration and
+            never stops on them. In a :class:`~sklearn.pipeline.Pipeline`,
+            ``transform_input=["X_val"]`` transforms X_val as X is (with
+            metadata routing enabled and ``set_fit_request(X_val=True,
+            y_val=True)``).
+
+            .. versionadded:: 0.1
+
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of X_val, as y: for MLPClassifier every label among the
+            classes of y (a label-indicator matrix for multilabel tasks).
+            Required with X_val.
+
+            .. versionadded:: 0.1
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the X_val rows in the validation score and loss
+            (non-negative, not all zero). MLPClassifier's ``class_weight``
+            does not apply to them.
+
+            .. versionadded:: 0.1
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            incremental=False,
+            X_val=X_val,
+            y_val=y_val,
+            sample_weight_val=sample_weight_val,
+        )
 
     def _fit(
         self,
