@@ -44,6 +44,7 @@ from ._base import _NONFINITE_MESSAGE
 from ._callbacks import as_callback_list, stop_requested
 from ._dask_blocks import all_classes, cut_like, row_blocked_matrix
 from ._dask_lbfgs import BlockObjective, BlockSpec
+from ._threads import one_thread_per_task
 
 __all__ = ["fit_blocks", "fit_lbfgs", "predict", "predict_log_proba", "predict_proba"]
 
@@ -323,7 +324,8 @@ def _map_row_blocks(estimator, X, method):
 def _call_on_block(block, estimator, method, probe):
     if block.shape[0] == 0:  # estimators refuse zero rows; Dask may make them
         return np.empty((0, *probe.shape[1:]), dtype=probe.dtype)
-    return getattr(estimator, method)(block)
+    with one_thread_per_task():  # Dask runs a block per core
+        return getattr(estimator, method)(block)
 
 
 class _StopRecorder:

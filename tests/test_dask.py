@@ -6,6 +6,7 @@ same NumPy blocks in the same order: fit_blocks must be exactly that.
 """
 
 import multiprocessing
+import os
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -567,3 +568,27 @@ def test_fit_lbfgs_refuses_what_it_cannot_fit():
         fastmlp_dask.fit_lbfgs(_lbfgs(MLPRegressor, loss="poisson"), Xd, y - 5.0)
     with pytest.raises(ValueError, match="X has 600 rows but y has 599"):
         fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier), Xd, y[:-1])
+
+
+def test_each_block_is_predicted_with_one_thread():
+    # Dask runs a block per core; a block using every core oversubscribes.
+    from fastmlp._threads import effective_n_threads
+
+    X, y = _digits()
+    model = _classifier(max_iter=5).fit(X, y)
+    real_predict = model.predict
+    seen = []
+
+    def recording_predict(block):
+        if block.shape[0] > 1:  # not the one-row probe of the output's shape
+            seen.append(effective_n_threads())
+        return real_predict(block)
+
+    model.predict = recording_predict
+    before = effective_n_threads()
+    assert before > 1 or os.cpu_count() == 1
+    with dask.config.set(scheduler="threads", num_workers=2):
+        lazy = fastmlp_dask.predict(model, da.from_array(X, chunks=BLOCK_ROWS))
+        assert_array_equal(lazy.compute(), real_predict(X))
+    assert seen == [1] * 4
+    assert effective_n_threads() == before
