@@ -236,6 +236,11 @@ def fit_lbfgs(estimator, X, y, *, sample_weight=None, classes=None):
             "fit_lbfgs does not take class_weight; pass the weights of each "
             "row as sample_weight."
         )
+    if estimator.dropout > 0:  # as fit refuses it for 'lbfgs'
+        raise ValueError(
+            f"dropout={estimator.dropout} needs solver='sgd' or 'adam'; "
+            "L-BFGS minimises one fixed full-batch loss."
+        )
     X = row_blocked_matrix(X)
     y_parts = cut_like(X, y, "y")
     weight_parts = (

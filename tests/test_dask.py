@@ -548,6 +548,8 @@ def test_fit_lbfgs_refuses_what_it_cannot_fit():
         )
     with pytest.raises(ValueError, match="alpha"):
         fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier, alpha=-1.0), Xd, y)
+    with pytest.raises(ValueError, match="dropout=0.2 needs solver='sgd' or 'adam'"):
+        fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier, dropout=0.2), Xd, y)
     with pytest.raises(ValueError, match=r"labels not in classes: \[9\]"):
         fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier), Xd, y, classes=np.arange(9))
     bad = X.copy()
