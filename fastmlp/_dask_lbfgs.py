@@ -10,9 +10,11 @@ added once, over the total weight, as there.
 """
 
 import dask
+import dask.array as da
 import numpy as np
 from sklearn.utils.validation import check_array
 
+from ._class_weight import class_sample_weight
 from ._engine import Engine, kernel_inputs
 from ._threads import blas_single_threaded
 
@@ -24,8 +26,10 @@ class BlockSpec:
     weights (those travel as the packed vector).
     """
 
-    def __init__(self, estimator, layer_units, dtype):
+    def __init__(self, estimator, layer_units, dtype, per_class=None):
         self.layer_units = list(layer_units)
+        # class_weight as one weight per column of classes_ (None: none).
+        self.per_class = per_class
         self.activation = estimator.activation
         self.out_activation = estimator.out_activation_
         self.loss = estimator.loss
@@ -47,6 +51,11 @@ def block_loss_grad(X_block, y_block, weight_block, packed, spec):
     Y = _block_targets(y_block, spec)
     if weight_block is not None:
         weight_block = _block_weights(weight_block, X_block.shape[0], spec.dtype)
+    if spec.per_class is not None:  # as MLPClassifier._training_weight
+        class_index = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.intp)
+        by_class = spec.per_class.astype(spec.dtype)[class_index]
+        weight_block = by_class if weight_block is None else by_class * weight_block
+    if weight_block is not None:
         weight = float(np.sum(weight_block, dtype=np.float64))
         if weight == 0:  # fine here, as long as another block weighs something
             return 0.0, 0.0, np.zeros(n_params)
@@ -70,7 +79,9 @@ def block_loss_grad(X_block, y_block, weight_block, packed, spec):
 
 def _block_targets(y_block, spec):
     """y's rows as the engine takes them: (n_rows, n_outputs), training dtype."""
-    if spec.binarizer is not None:
+    if spec.binarizer is not None and spec.binarizer.y_type_.startswith("multilabel"):
+        Y = spec.binarizer.transform(y_block)  # checks the indicator's columns
+    elif spec.binarizer is not None:
         y_block = np.asarray(y_block)
         if y_block.ndim == 2 and y_block.shape[1] == 1:
             y_block = y_block.ravel()
@@ -163,3 +174,32 @@ class BlockObjective:
         value += 0.5 * alpha * float(coefs @ coefs) / total
         grad[:n_coef] += (alpha / total) * coefs
         return value, grad
+
+
+def class_weights(estimator, y, multilabel):
+    """MLPClassifier's class_weight as one weight per entry of classes_.
+
+    'balanced' needs the counts over all of y: one pass, here, before
+    training, where fit counts the labels it holds in memory.
+    """
+    if multilabel:
+        raise ValueError(
+            "class_weight is not supported for multilabel targets; "
+            "use sample_weight instead."
+        )
+    classes = estimator.classes_
+    if estimator.class_weight == "balanced":
+        if isinstance(y, da.Array):
+            labels, counts = dask.compute(*da.unique(y.ravel(), return_counts=True))
+        else:
+            labels, counts = np.unique(np.ravel(y), return_counts=True)
+        if not np.array_equal(labels, classes):
+            raise ValueError(
+                "class_weight='balanced' needs every class in y: y has "
+                f"{labels.tolist()}, the classes are {classes.tolist()}."
+            )
+        return counts.sum() / (len(classes) * counts.astype(np.float64))
+    # A dict: each class's weight, checked as fit checks it.
+    return class_sample_weight(
+        estimator.class_weight, classes, np.arange(len(classes)), False, np.float64
+    )

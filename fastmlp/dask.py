@@ -43,7 +43,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from ._base import _NONFINITE_MESSAGE
 from ._callbacks import as_callback_list, stop_requested
 from ._dask_blocks import all_classes, cut_like, row_blocked_matrix
-from ._dask_lbfgs import BlockObjective, BlockSpec
+from ._dask_lbfgs import BlockObjective, BlockSpec, class_weights
 from ._threads import one_thread_per_task
 
 __all__ = ["fit_blocks", "fit_lbfgs", "predict", "predict_log_proba", "predict_proba"]
@@ -202,8 +202,8 @@ def fit_lbfgs(estimator, X, y, *, sample_weight=None, classes=None):
     Parameters
     ----------
     estimator : MLPClassifier or MLPRegressor
-        With ``solver='lbfgs'``. Classifiers take one label per row (not
-        multilabel targets) and no ``class_weight``.
+        With ``solver='lbfgs'``. ``class_weight='balanced'`` counts the
+        classes in one pass over `y` first.
 
     X : dask.array.Array of shape (n_samples, n_features)
         Training data, split in blocks along the rows; float32 trains in
@@ -231,11 +231,6 @@ def fit_lbfgs(estimator, X, y, *, sample_weight=None, classes=None):
             "use fit_blocks, which trains on one block after another."
         )
     estimator._validate_params()
-    if getattr(estimator, "class_weight", None) is not None:
-        raise ValueError(
-            "fit_lbfgs does not take class_weight; pass the weights of each "
-            "row as sample_weight."
-        )
     if estimator.dropout > 0:  # as fit refuses it for 'lbfgs'
         raise ValueError(
             f"dropout={estimator.dropout} needs solver='sgd' or 'adam'; "
@@ -251,11 +246,10 @@ def fit_lbfgs(estimator, X, y, *, sample_weight=None, classes=None):
     # A few rows of zeros stand for X in fit's own checks of the estimator's
     # state: they set n_features_in_ (or check it, on a warm start), and for
     # a classifier the label binarizer, from every class.
-    if is_classifier(estimator):
-        if np.ndim(y) == 2 and np.shape(y)[1] != 1:
-            raise ValueError(
-                "fit_lbfgs takes one label per row, not multilabel targets."
-            )
+    multilabel = is_classifier(estimator) and np.ndim(y) == 2 and np.shape(y)[1] > 1
+    if multilabel:  # an indicator with y's columns, as the binarizer reads it
+        y_stand_in = np.eye(np.shape(y)[1], dtype=int)
+    elif is_classifier(estimator):
         if classes is None:
             classes = all_classes(y if np.ndim(y) == 1 else y[:, 0])
         y_stand_in = np.asarray(classes)
@@ -273,7 +267,11 @@ def fit_lbfgs(estimator, X, y, *, sample_weight=None, classes=None):
         (X.blocks[k], y_parts[k], None if weight_parts is None else weight_parts[k])
         for k in range(X.numblocks[0])
     ]
-    objective = BlockObjective(engine, blocks, BlockSpec(estimator, layer_units, dtype))
+    per_class = None
+    if getattr(estimator, "class_weight", None) is not None:
+        per_class = class_weights(estimator, y, multilabel)
+    spec = BlockSpec(estimator, layer_units, dtype, per_class)
+    objective = BlockObjective(engine, blocks, spec)
     estimator._fit_lbfgs(None, None, None, objective, None)
     if not np.isfinite(estimator._current_params()).all():
         raise ValueError(_NONFINITE_MESSAGE)

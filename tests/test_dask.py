@@ -470,6 +470,48 @@ def test_fit_lbfgs_equals_fit_in_memory(task):
         assert blocked.out_activation_ == in_memory.out_activation_
 
 
+@pytest.mark.parametrize(
+    "class_weight", ["balanced", {0: 3.0, 7: 0.5}], ids=["balanced", "dict"]
+)
+def test_fit_lbfgs_class_weight_equals_fit_in_memory(class_weight):
+    X, y = _digits()
+    y = np.where(np.arange(600) < 400, y, 0)  # unbalanced: many 0s
+    weight = np.random.RandomState(0).uniform(0.5, 2, size=600)
+    params = {"class_weight": class_weight}
+    in_memory = _lbfgs(MLPClassifier, **params).fit(X, y, sample_weight=weight)
+    blocked = fastmlp_dask.fit_lbfgs(
+        _lbfgs(MLPClassifier, **params),
+        da.from_array(X, chunks=BLOCK_ROWS),
+        da.from_array(y, chunks=BLOCK_ROWS),
+        sample_weight=weight,
+    )
+    assert blocked.n_iter_ == in_memory.n_iter_
+    for u, v in zip(_weights(blocked), _weights(in_memory), strict=True):
+        assert_allclose(u, v, rtol=1e-8, atol=1e-10)
+    unweighted = _lbfgs(MLPClassifier).fit(X, y, sample_weight=weight)
+    assert not np.allclose(unweighted.coefs_[0], blocked.coefs_[0])
+
+
+def test_fit_lbfgs_multilabel_equals_fit_in_memory():
+    X, y = _digits()
+    Y = np.stack([y % 2 == 0, y > 4, y == 3], axis=1).astype(int)
+    in_memory = _lbfgs(MLPClassifier).fit(X, Y)
+    blocked = fastmlp_dask.fit_lbfgs(
+        _lbfgs(MLPClassifier), da.from_array(X, chunks=BLOCK_ROWS), Y
+    )
+    assert blocked.out_activation_ == in_memory.out_activation_ == "logistic"
+    assert_array_equal(blocked.classes_, in_memory.classes_)
+    assert blocked.n_iter_ == in_memory.n_iter_
+    for u, v in zip(_weights(blocked), _weights(in_memory), strict=True):
+        assert_allclose(u, v, rtol=1e-8, atol=1e-10)
+    with pytest.raises(ValueError, match="warm_start can only be used where `y` has"):
+        fastmlp_dask.fit_lbfgs(
+            blocked.set_params(warm_start=True),
+            da.from_array(X, chunks=BLOCK_ROWS),
+            Y[:, :2],
+        )
+
+
 def test_fit_lbfgs_block_loss_and_gradient_equal_the_engines():
     # One evaluation at a random point: the blocks' shares, summed, against
     # the estimator's own full-batch loss and gradient, penalty included.
@@ -540,12 +582,21 @@ def test_fit_lbfgs_refuses_what_it_cannot_fit():
     Xd = da.from_array(X, chunks=BLOCK_ROWS)
     with pytest.raises(ValueError, match="fit_lbfgs needs solver='lbfgs'"):
         fastmlp_dask.fit_lbfgs(_classifier(), Xd, y)
-    with pytest.raises(ValueError, match="class_weight"):
-        fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier, class_weight="balanced"), Xd, y)
-    with pytest.raises(ValueError, match="not multilabel"):
+    with pytest.raises(ValueError, match="not supported for multilabel"):
         fastmlp_dask.fit_lbfgs(
-            _lbfgs(MLPClassifier), Xd, np.stack([y % 2, y > 4], axis=1)
+            _lbfgs(MLPClassifier, class_weight={1: 2.0}),
+            Xd,
+            np.stack([y % 2, y > 4], axis=1),
         )
+    with pytest.raises(ValueError, match="'balanced' needs every class in y"):
+        fastmlp_dask.fit_lbfgs(
+            _lbfgs(MLPClassifier, class_weight="balanced"),
+            Xd,
+            y,
+            classes=np.arange(11),
+        )
+    with pytest.raises(ValueError, match="class_weight has labels that are not"):
+        fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier, class_weight={12: 2.0}), Xd, y)
     with pytest.raises(ValueError, match="alpha"):
         fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier, alpha=-1.0), Xd, y)
     with pytest.raises(ValueError, match="dropout=0.2 needs solver='sgd' or 'adam'"):
