@@ -364,6 +364,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 "which a new mask per evaluation would change under its line search."
             )
         check_pairing(X_val, y_val, sample_weight_val)
+        # Why this call's training loop ended early, if it did: "diverged",
+        # "callback" or "interrupted" (fastmlp.dask reads it between blocks).
+        self._stop_reason = None
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -625,8 +628,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 self._update_no_improvement_count(early_stopping, score)
                 if diverged:
                     self._warn_diverged(early_stopping, engine.params)
+                    self._stop_reason = "diverged"
                     break
                 if stop_requested(callbacks, self):
+                    self._stop_reason = "callback"
                     break
                 optimizer.iteration_ends(self.t_)
                 if self._no_improvement_count > self.n_iter_no_change:
@@ -656,6 +661,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
+            self._stop_reason = "interrupted"
         finally:
             shuffler.restore()
 
@@ -819,11 +825,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         except KeyboardInterrupt:
             # The buffer holds the last evaluated point: finite and usable.
             warnings.warn("Training interrupted by user.")
+            self._stop_reason = "interrupted"
             self.n_iter_ = n_evaluations[0]
             self.loss_ = float("nan")
             return
         except _StopFit:
             # on_iteration left the iterate, n_iter_ and loss_ in place.
+            self._stop_reason = "callback"
             return
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = result.fun

@@ -12,6 +12,18 @@ import dask.array as da
 import numpy as np
 
 
+def aligned_row_blocks(X, y, sample_weight):
+    """X checked, and [(X block, y part, weight part or None)] per row block."""
+    X = row_blocked_matrix(X)
+    y_parts = cut_like(X, y, "y")
+    if sample_weight is None:
+        weight_parts = [None] * len(y_parts)
+    else:
+        weight_parts = cut_like(X, sample_weight, "sample_weight")
+    blocks = [(X.blocks[k], y_parts[k], weight_parts[k]) for k in range(len(y_parts))]
+    return X, blocks
+
+
 def row_blocked_matrix(X):
     if not isinstance(X, da.Array):
         hint = (

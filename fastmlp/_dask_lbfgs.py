@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.utils.validation import check_array
 
 from ._class_weight import class_sample_weight
-from ._engine import Engine, kernel_inputs
+from ._engine import Engine, add_l2_penalty, kernel_inputs
 from ._threads import blas_single_threaded
 
 
@@ -169,11 +169,9 @@ class BlockObjective:
             )
         value = sum(part[1] for part in parts) / total
         grad = np.sum([part[2] for part in parts], axis=0) / total
-        n_coef = self.layout.n_coef
-        coefs = self.params[:n_coef].astype(np.float64)
-        value += 0.5 * alpha * float(coefs @ coefs) / total
-        grad[:n_coef] += (alpha / total) * coefs
-        return value, grad
+        return add_l2_penalty(
+            value, grad, self.params, self.layout.n_coef, alpha, total
+        )
 
 
 def class_weights(estimator, y, multilabel):

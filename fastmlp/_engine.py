@@ -371,10 +371,9 @@ class Engine(Network):
                 inputs, Y, weights, start, stop - start, 0.0
             )
             grad += share * self.grads
-        coefs = self.params[: layout.n_coef].astype(np.float64)
-        value += 0.5 * alpha * float(coefs @ coefs) / total_weight
-        grad[: layout.n_coef] += (alpha / total_weight) * coefs
-        return value, grad
+        return add_l2_penalty(
+            value, grad, self.params, layout.n_coef, alpha, total_weight
+        )
 
     def _allocate_lbfgs(self):
         """Per-thread workspaces of one cache-sized chunk of rows."""
@@ -438,6 +437,19 @@ class Engine(Network):
             float(alpha),
             self.n_threads,
         )
+
+
+def add_l2_penalty(value, grad, params, n_coef, alpha, total_weight):
+    """(value, grad) of a loss summed by weight shares, plus the L2 penalty.
+
+    The penalty alpha / 2 * ||W||^2 (W: the coefs, in params' dtype) is
+    charged once over the total weight, as the full-batch loss charges it.
+    grad (float64) is updated in place.
+    """
+    coefs = params[:n_coef].astype(np.float64)
+    value += 0.5 * alpha * float(coefs @ coefs) / total_weight
+    grad[:n_coef] += (alpha / total_weight) * coefs
+    return value, grad
 
 
 def _weights(sample_weight, dtype):

@@ -41,16 +41,11 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from ._base import _NONFINITE_MESSAGE
-from ._callbacks import as_callback_list, stop_requested
-from ._dask_blocks import all_classes, cut_like, row_blocked_matrix
+from ._dask_blocks import aligned_row_blocks, all_classes, row_blocked_matrix
 from ._dask_lbfgs import BlockObjective, BlockSpec, class_weights
 from ._threads import one_thread_per_task
 
 __all__ = ["fit_blocks", "fit_lbfgs", "predict", "predict_log_proba", "predict_proba"]
-
-# The warning the estimators give when Ctrl-C stops a partial_fit call; they
-# keep the weights and return, so this is how the block loop learns of it.
-_INTERRUPTED = "Training interrupted by user."
 
 
 def fit_blocks(
@@ -121,12 +116,7 @@ def fit_blocks(
         raise TypeError(f"epochs must be an int, got {epochs!r}.")
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}.")
-    X = row_blocked_matrix(X)
-    n_blocks = X.numblocks[0]
-    y_parts = cut_like(X, y, "y")
-    weight_parts = (
-        None if sample_weight is None else cut_like(X, sample_weight, "sample_weight")
-    )
+    X, blocks = aligned_row_blocks(X, y, sample_weight)
 
     fit_kwargs = {}
     if is_classifier(estimator):
@@ -136,18 +126,14 @@ def fit_blocks(
 
     rng = check_random_state(random_state)
     order = []
+    n_blocks = len(blocks)
     for _ in range(epochs):
-        blocks = rng.permutation(n_blocks) if shuffle_blocks else range(n_blocks)
-        order.extend(int(k) for k in blocks)
+        visit = rng.permutation(n_blocks) if shuffle_blocks else range(n_blocks)
+        order.extend(int(k) for k in visit)
 
     def compute_block(k):
-        weight = None if weight_parts is None else weight_parts[k]
-        return k, *dask.compute(X.blocks[k], y_parts[k], weight)
+        return k, *dask.compute(*blocks[k])
 
-    user_callbacks = getattr(estimator, "callbacks", None)
-    stop = _StopRecorder(user_callbacks)
-    if user_callbacks is not None:
-        estimator.set_params(callbacks=stop)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fastmlp-dask")
     try:
         pending = pool.submit(compute_block, order[0])
@@ -155,7 +141,7 @@ def fit_blocks(
             try:
                 k, X_block, y_block, weight_block = pending.result()
             except KeyboardInterrupt:
-                warnings.warn(_INTERRUPTED)
+                warnings.warn("Training interrupted by user.")  # as fit says it
                 break
             if position + 1 < len(order):
                 pending = pool.submit(compute_block, order[position + 1])
@@ -166,19 +152,18 @@ def fit_blocks(
                 )
             if X_block.shape[0] == 0:
                 continue  # an empty partition, e.g. left by a filter
-            if _partial_fit_interrupted(
-                estimator, X_block, y_block, weight_block, fit_kwargs
-            ):
-                break
+            estimator.partial_fit(
+                X_block, y_block, sample_weight=weight_block, **fit_kwargs
+            )
             fit_kwargs.pop("classes", None)  # only the first call needs them
-            if stop.requested or not np.isfinite(estimator.loss_):
-                break  # a callback said stop, or the fit diverged (it warned)
+            # Ctrl-C, divergence (both warned) or a callback asking to stop:
+            # partial_fit ends its one epoch either way, the blocks end here.
+            if getattr(estimator, "_stop_reason", None) is not None:
+                break
     finally:
         # Not waiting for a block still being computed keeps Ctrl-C and
         # errors prompt; its result is dropped when it arrives.
         pool.shutdown(wait=False, cancel_futures=True)
-        if user_callbacks is not None:
-            estimator.set_params(callbacks=user_callbacks)
     return estimator
 
 
@@ -236,11 +221,7 @@ def fit_lbfgs(estimator, X, y, *, sample_weight=None, classes=None):
             f"dropout={estimator.dropout} needs solver='sgd' or 'adam'; "
             "L-BFGS minimises one fixed full-batch loss."
         )
-    X = row_blocked_matrix(X)
-    y_parts = cut_like(X, y, "y")
-    weight_parts = (
-        None if sample_weight is None else cut_like(X, sample_weight, "sample_weight")
-    )
+    X, blocks = aligned_row_blocks(X, y, sample_weight)
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
     n_features = X.shape[1]
     # A few rows of zeros stand for X in fit's own checks of the estimator's
@@ -263,10 +244,6 @@ def fit_lbfgs(estimator, X, y, *, sample_weight=None, classes=None):
     estimator.n_outputs_ = 1 if Y.ndim == 1 else Y.shape[1]
     layer_units = [n_features, *estimator._hidden_sizes(), estimator.n_outputs_]
     engine = estimator._prepare_engine(layer_units, dtype, first_pass)
-    blocks = [
-        (X.blocks[k], y_parts[k], None if weight_parts is None else weight_parts[k])
-        for k in range(X.numblocks[0])
-    ]
     per_class = None
     if getattr(estimator, "class_weight", None) is not None:
         per_class = class_weights(estimator, y, multilabel)
@@ -309,19 +286,13 @@ def _map_row_blocks(estimator, X, method):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         probe = bound(np.zeros((1, n_features), dtype=X.dtype))
-    meta = np.empty((0,) * probe.ndim, dtype=probe.dtype)
-    if probe.ndim == 1:
-        return X.map_blocks(
-            _call_on_block, estimator, method, probe, drop_axis=1, meta=meta
-        )
-    return X.map_blocks(
-        _call_on_block,
-        estimator,
-        method,
-        probe,
-        chunks=(X.chunks[0], (probe.shape[1],)),
-        meta=meta,
+    shape = (
+        {"drop_axis": 1}
+        if probe.ndim == 1
+        else {"chunks": (X.chunks[0], (probe.shape[1],))}
     )
+    meta = np.empty((0,) * probe.ndim, dtype=probe.dtype)
+    return X.map_blocks(_call_on_block, estimator, method, probe, meta=meta, **shape)
 
 
 def _call_on_block(block, estimator, method, probe):
@@ -329,35 +300,3 @@ def _call_on_block(block, estimator, method, probe):
         return np.empty((0, *probe.shape[1:]), dtype=probe.dtype)
     with one_thread_per_task():  # Dask runs a block per core
         return getattr(estimator, method)(block)
-
-
-class _StopRecorder:
-    """The estimator's callbacks, remembering whether one asked to stop.
-
-    partial_fit runs one epoch whatever its callbacks return, so fit_blocks
-    reads their answer here to stop before the next block.
-    """
-
-    def __init__(self, callbacks):
-        self.callbacks = as_callback_list(callbacks)
-        self.requested = False
-
-    def __call__(self, estimator):
-        stop = stop_requested(self.callbacks, estimator)
-        self.requested |= stop
-        return stop
-
-
-def _partial_fit_interrupted(estimator, X_block, y_block, weight_block, fit_kwargs):
-    """Run one partial_fit call; True when Ctrl-C stopped it."""
-    with warnings.catch_warnings(record=True) as caught:
-        estimator.partial_fit(
-            X_block, y_block, sample_weight=weight_block, **fit_kwargs
-        )
-    interrupted = False
-    for warning in caught:  # hand every warning on to the caller's filters
-        interrupted |= str(warning.message) == _INTERRUPTED
-        warnings.warn_explicit(
-            warning.message, warning.category, warning.filename, warning.lineno
-        )
-    return interrupted
