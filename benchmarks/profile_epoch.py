@@ -3,14 +3,16 @@
 
     python benchmarks/profile_epoch.py [--workload large_adam_float32] [--fits 6]
 
-Runs single-epoch fits of a benchmark workload in a child process while
-`perf record` samples it (software clock, so it works inside a VM), then
-sorts every sample into a category by the function it landed in: BLAS
-arithmetic, BLAS packing, OpenMP waits, fastmlp's own passes, row copies,
-Python. It prints, for every fit, the CPU milliseconds of each category
-(all threads together, so a two-thread epoch shows up to twice its wall
-time), and then each thread's shares over all fits: a serial section shows
-as one thread working while the other waits in OpenMP.
+Runs fits of a benchmark workload (one epoch of the large network, ten of
+the regression ones) in a child process while `perf record` samples it
+(software clock, so it works inside a VM), then sorts every sample into a
+category by the function it landed in: BLAS arithmetic, BLAS packing,
+OpenMP waits, fastmlp's own passes, row copies, Python. It prints, for
+every fit, the CPU milliseconds of each category (all threads together, so
+a two-thread epoch shows up to twice its wall time), then each thread's
+shares over all fits (a serial section shows as one thread working while
+the other waits in OpenMP), and with --symbols the functions behind each
+category.
 
 The fits are timed in the child and the samples split between them by
 their CLOCK_MONOTONIC timestamps, so a fit that ran slowly can be compared
@@ -34,7 +36,13 @@ import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-WORKLOADS = ("large_adam_float32", "large_sgd_float32", "large_adam_float64")
+WORKLOADS = (
+    "large_adam_float32",
+    "large_sgd_float32",
+    "large_adam_float64",
+    "reg_adam_100",
+    "reg_adam_100x100",
+)
 # perf script's default line: comm tid time: period event: ip sym+off (dso)
 SAMPLE = re.compile(
     r"^\s*\S+\s+(\d+)\s+(\d+\.\d+):.*?:\s+[0-9a-f]+\s+(\S+)\s+\((\S+)\)"
@@ -71,22 +79,27 @@ def child(workload, n_fits):
     sys.path.insert(0, str(HERE.parent))
     sys.path.insert(0, str(HERE))
     import numpy as np
-    from _workloads import FULL, Context, _train_params, large_data
+    from _workloads import FULL, Context, _train_params, large_data, regression_data
 
-    from fastmlp import MLPClassifier
+    from fastmlp import MLPClassifier, MLPRegressor
 
     warnings.simplefilter("ignore")
-    _, solver, dtype = workload.split("_")
     ctx = Context(FULL, 1, 1, None, False)
-    X, y, _, _ = large_data(ctx, np.dtype(dtype))
-    params = _train_params((256,), solver, 1)
-    MLPClassifier(**params).fit(X[:2000], y[:2000])  # warm-up, unsampled
+    if workload.startswith("large_"):
+        _, solver, dtype = workload.split("_")
+        X, y, _, _ = large_data(ctx, np.dtype(dtype))
+        estimator, params = MLPClassifier, _train_params((256,), solver, 1)
+    else:  # as run.py's regression workloads: 10 epochs of a small network
+        X, y, _, _ = regression_data(ctx)
+        hidden = (100, 100) if workload.endswith("100x100") else (100,)
+        estimator, params = MLPRegressor, _train_params(hidden, "adam", 10)
+    estimator(**params).fit(X[:2000], y[:2000])  # warm-up, unsampled
     print("ready", flush=True)
     sys.stdin.readline()  # the parent has attached perf
     for _ in range(n_fits):
         time.sleep(0.2)  # no thread pool of the previous fit still spinning
         start = time.monotonic()
-        MLPClassifier(**params).fit(X, y)
+        estimator(**params).fit(X, y)
         print(json.dumps([start, time.monotonic()]), flush=True)
     print("done", flush=True)
 
@@ -134,7 +147,7 @@ def record(workload, n_fits, frequency, perf_data):
 
 
 def samples(perf_data):
-    """(thread id, seconds, category) of every sample perf recorded."""
+    """(thread id, seconds, category, symbol) of every sample perf recorded."""
     text = subprocess.run(
         ["perf", "script", "-i", perf_data], capture_output=True, text=True
     ).stdout
@@ -142,22 +155,21 @@ def samples(perf_data):
         match = SAMPLE.match(line)
         if match:
             tid, seconds, symbol, dso = match.groups()
-            yield (
-                tid,
-                float(seconds),
-                category(re.sub(r"\+0x[0-9a-f]+$", "", symbol), dso),
-            )
+            symbol = re.sub(r"\+0x[0-9a-f]+$", "", symbol)
+            yield tid, float(seconds), category(symbol, dso), symbol
 
 
-def report(workload, fits, rows, frequency):
+def report(workload, fits, rows, frequency, n_symbols):
     ms_per_sample = 1e3 / frequency
     by_fit = [collections.Counter() for _ in fits]
     by_thread = collections.defaultdict(collections.Counter)
-    for tid, seconds, cat in rows:
+    by_symbol = collections.defaultdict(collections.Counter)
+    for tid, seconds, cat, symbol in rows:
         for i, (start, end) in enumerate(fits):
             if start <= seconds <= end:
                 by_fit[i][cat] += 1
                 by_thread[tid][cat] += 1
+                by_symbol[cat][symbol] += 1
     categories = sorted(
         {c for counts in by_fit for c in counts},
         key=lambda c: -sum(counts[c] for counts in by_fit),
@@ -183,6 +195,15 @@ def report(workload, fits, rows, frequency):
             for t in threads
         )
         print(f"| {cat} | {cells} |")
+    if n_symbols:
+        print(f"\n## {workload}: the functions behind each category, all fits\n")
+        for cat in categories:
+            total = sum(by_symbol[cat].values())
+            top = by_symbol[cat].most_common(n_symbols)
+            print(
+                f"- {cat}: "
+                + ", ".join(f"`{s}` {100 * n / total:.0f} %" for s, n in top)
+            )
 
 
 def main():
@@ -190,6 +211,13 @@ def main():
     parser.add_argument("--workload", choices=WORKLOADS, default=WORKLOADS[0])
     parser.add_argument("--fits", type=int, default=6)
     parser.add_argument("--frequency", type=int, default=2000, help="samples/s")
+    parser.add_argument(
+        "--symbols",
+        type=int,
+        default=0,
+        metavar="N",
+        help="list N functions a category",
+    )
     parser.add_argument("--child", metavar="WORKLOAD", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -200,7 +228,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         perf_data = os.path.join(tmp, "perf.data")
         fits = record(args.workload, args.fits, args.frequency, perf_data)
-        report(args.workload, fits, list(samples(perf_data)), args.frequency)
+        rows = list(samples(perf_data))
+        report(args.workload, fits, rows, args.frequency, args.symbols)
 
 
 if __name__ == "__main__":
