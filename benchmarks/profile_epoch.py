@@ -130,9 +130,13 @@ def record(workload, n_fits, frequency, perf_data):
             "-o",
             perf_data,
         ],
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(1.0)  # perf needs a moment to attach to every thread
+    if perf.poll() is not None:  # e.g. perf_event_paranoid forbids it
+        proc.kill()
+        sys.exit(f"perf record failed: {perf.stderr.read().strip()}")
     proc.stdin.write("go\n")
     proc.stdin.flush()
     fits = []
