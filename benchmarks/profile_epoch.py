@@ -36,6 +36,10 @@ import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # this checkout's fastmlp, as run.py does
+
+from _harness import markdown_table  # noqa: E402
+
 WORKLOADS = (
     "large_adam_float32",
     "large_sgd_float32",
@@ -76,30 +80,34 @@ def category(symbol, dso):
 
 def child(workload, n_fits):
     """Fit in this process; report each fit's CLOCK_MONOTONIC interval."""
-    sys.path.insert(0, str(HERE.parent))
-    sys.path.insert(0, str(HERE))
     import numpy as np
-    from _workloads import FULL, Context, _train_params, large_data, regression_data
-
-    from fastmlp import MLPClassifier, MLPRegressor
+    from _workloads import (
+        FULL,
+        Context,
+        _estimator,
+        _train_params,
+        large_data,
+        regression_data,
+    )
 
     warnings.simplefilter("ignore")
     ctx = Context(FULL, 1, 1, None, False)
+    # The data and hyper-parameters of run.py's workload of that name.
     if workload.startswith("large_"):
         _, solver, dtype = workload.split("_")
         X, y, _, _ = large_data(ctx, np.dtype(dtype))
-        estimator, params = MLPClassifier, _train_params((256,), solver, 1)
-    else:  # as run.py's regression workloads: 10 epochs of a small network
+        task, params = "multiclass", _train_params((256,), solver, 1)
+    else:
         X, y, _, _ = regression_data(ctx)
         hidden = (100, 100) if workload.endswith("100x100") else (100,)
-        estimator, params = MLPRegressor, _train_params(hidden, "adam", 10)
-    estimator(**params).fit(X[:2000], y[:2000])  # warm-up, unsampled
+        task, params = "regression", _train_params(hidden, "adam", FULL.reg_epochs)
+    _estimator("fastmlp", task, **params).fit(X[:2000], y[:2000])  # unsampled
     print("ready", flush=True)
     sys.stdin.readline()  # the parent has attached perf
     for _ in range(n_fits):
         time.sleep(0.2)  # no thread pool of the previous fit still spinning
         start = time.monotonic()
-        estimator(**params).fit(X, y)
+        _estimator("fastmlp", task, **params).fit(X, y)
         print(json.dumps([start, time.monotonic()]), flush=True)
     print("done", flush=True)
 
@@ -179,35 +187,31 @@ def report(workload, fits, rows, frequency, n_symbols):
         key=lambda c: -sum(counts[c] for counts in by_fit),
     )
     print(f"## {workload}: CPU ms per category, every thread together\n")
-    print("| category | " + " | ".join(f"fit {i + 1}" for i in range(len(fits))) + " |")
-    print("|---|" + "---|" * len(fits))
-    print(
-        "| **wall time of the fit** | "
-        + " | ".join(f"**{1e3 * (end - start):.0f}**" for start, end in fits)
-        + " |"
-    )
-    for cat in categories:
-        cells = " | ".join(f"{counts[cat] * ms_per_sample:.0f}" for counts in by_fit)
-        print(f"| {cat} | {cells} |")
-    threads = sorted(by_thread, key=lambda t: -sum(by_thread[t].values()))
+    wall = [f"**{1e3 * (end - start):.0f}**" for start, end in fits]
+    table = [["**wall time of the fit**", *wall]]
+    table += [
+        [cat, *(f"{counts[cat] * ms_per_sample:.0f}" for counts in by_fit)]
+        for cat in categories
+    ]
+    header = ["category", *(f"fit {i + 1}" for i in range(len(fits)))]
+    print(markdown_table(header, table))
+
     print(f"\n## {workload}: each thread's share of its samples, all fits\n")
-    print("| category | " + " | ".join(f"thread {t}" for t in threads) + " |")
-    print("|---|" + "---|" * len(threads))
-    for cat in categories:
-        cells = " | ".join(
-            f"{100 * by_thread[t][cat] / sum(by_thread[t].values()):.1f} %"
-            for t in threads
-        )
-        print(f"| {cat} | {cells} |")
+    totals = {t: sum(counts.values()) for t, counts in by_thread.items()}
+    threads = sorted(totals, key=totals.get, reverse=True)
+    table = [
+        [cat, *(f"{100 * by_thread[t][cat] / totals[t]:.1f} %" for t in threads)]
+        for cat in categories
+    ]
+    print(markdown_table(["category", *(f"thread {t}" for t in threads)], table))
+
     if n_symbols:
         print(f"\n## {workload}: the functions behind each category, all fits\n")
         for cat in categories:
             total = sum(by_symbol[cat].values())
             top = by_symbol[cat].most_common(n_symbols)
-            print(
-                f"- {cat}: "
-                + ", ".join(f"`{s}` {100 * n / total:.0f} %" for s, n in top)
-            )
+            shares = ", ".join(f"`{s}` {100 * n / total:.0f} %" for s, n in top)
+            print(f"- {cat}: {shares}")
 
 
 def main():
@@ -220,7 +224,7 @@ def main():
         type=int,
         default=0,
         metavar="N",
-        help="list N functions a category",
+        help="list the N main functions of each category",
     )
     parser.add_argument("--child", metavar="WORKLOAD", help=argparse.SUPPRESS)
     args = parser.parse_args()
