@@ -26,7 +26,7 @@ from _blas cimport gemm_rm
 from _losses cimport output_loss_delta_row
 from _network cimport (
     NARROW, Batch, Network, add_gradients, batch_data_loss, batch_weight_sum,
-    finish_output, forward, forward_from, init_network, loss_grad_rows,
+    finish_output, forward, forward_from, forward_rows, init_network, loss_grad_rows,
     product_nn, row_range, tile_rows,
 )
 from _optimizers cimport sum_squares
@@ -476,15 +476,21 @@ def dense_forward(
     floating[:, ::1] out,                  # OUT (n_rows, fan_out)
     int activation, int n_threads,
 ):
-    """One fused layer: out = activation(A_prev @ coef + intercept)."""
-    cdef Py_ssize_t r
+    """One fused layer: out = activation(A_prev @ coef + intercept).
+
+    The rows are cut into n_threads blocks, each computed as a training
+    epoch computes a hidden layer's rows (forward_rows: a GEMM call, the
+    register tiles with the bias and ReLU fused, or the narrow loops).
+    """
+    cdef Py_ssize_t blk
     cdef Py_ssize_t n = A_prev.shape[0], fan_in = coef.shape[0], fan_out = coef.shape[1]
+    cdef int n_blocks = max(1, min(n_threads, n))
     with nogil:
-        gemm_rm(c'n', c'n', <int> n, <int> fan_out, <int> fan_in, 1, &A_prev[0, 0],
-                <int> fan_in, &coef[0, 0], <int> fan_out, 0, &out[0, 0], <int> fan_out)
-        for r in prange(n, schedule='static', num_threads=n_threads):
-            bias_activate_row(row_activation(activation), &out[r, 0], &intercept[0],
-                              fan_out)
+        for blk in prange(n_blocks, schedule='static', num_threads=n_blocks):
+            forward_rows(&A_prev[0, 0], blk * n // n_blocks,
+                         (blk + 1) * n // n_blocks, fan_in, &coef[0, 0],
+                         &intercept[0], fan_out, &out[0, 0],
+                         row_activation(activation))
         if is_added(activation) and n > 0:
             added_activate(activation, &out[0, 0], n * fan_out)
 

@@ -21,16 +21,19 @@
 from cython cimport floating
 
 cdef extern from "_narrow_tiles.h":
-    # Register-tiled products, AVX2 + FMA builds only (FASTMLP_HAVE_TILES).
     bint FASTMLP_HAVE_TILES
+    # Register-tiled products, AVX2 + FMA builds only (FASTMLP_HAVE_TILES);
+    # with `bias`, each output also gets its bias and, with `relu`, the ReLU.
     void fastmlp_tiles_f64(const double *a, Py_ssize_t a_rs, Py_ssize_t a_ps,
                            const double *b, Py_ssize_t b_ps, Py_ssize_t n_red,
                            Py_ssize_t n_rows, Py_ssize_t n_cols, double scale,
-                           double *c, Py_ssize_t ldc) noexcept nogil
+                           const double *bias, int relu, double *c,
+                           Py_ssize_t ldc) noexcept nogil
     void fastmlp_tiles_f32(const float *a, Py_ssize_t a_rs, Py_ssize_t a_ps,
                            const float *b, Py_ssize_t b_ps, Py_ssize_t n_red,
                            Py_ssize_t n_rows, Py_ssize_t n_cols, float scale,
-                           float *c, Py_ssize_t ldc) noexcept nogil
+                           const float *bias, int relu, float *c,
+                           Py_ssize_t ldc) noexcept nogil
 
 cdef enum:
     # Tiles take four rows at a time; below that, and for outputs narrower
@@ -49,8 +52,8 @@ cdef inline Py_ssize_t _lanes(floating *dummy) noexcept nogil:
     return 8 if floating is float else 4
 
 
-cdef inline bint _use_tiles(floating *dummy, Py_ssize_t n_rows,
-                            Py_ssize_t n_cols) noexcept nogil:
+cdef inline bint use_tiles(floating *dummy, Py_ssize_t n_rows,
+                           Py_ssize_t n_cols) noexcept nogil:
     """Whether the register tiles take a product with these output sizes."""
     return FASTMLP_HAVE_TILES and n_rows >= TILE_MIN_ROWS and n_cols >= _lanes(dummy)
 
@@ -63,20 +66,28 @@ cdef inline bint tiles_beat_gemm(floating *dummy, Py_ssize_t n_rows,
     their masked last columns cost more than packing (float32 100x100x10:
     0.67 of the GEMM's speed).
     """
-    return (_use_tiles(dummy, n_rows, n_cols) and n_cols >= 3 * _lanes(dummy)
+    return (use_tiles(dummy, n_rows, n_cols) and n_cols >= 3 * _lanes(dummy)
             and n_red * n_cols * <Py_ssize_t> sizeof(floating) <= TILE_MAX_STREAM_BYTES)
 
 
 cdef inline void _tiles(const floating *a, Py_ssize_t a_rs, Py_ssize_t a_ps,
                         const floating *b, Py_ssize_t b_ps, Py_ssize_t n_red,
                         Py_ssize_t n_rows, Py_ssize_t n_cols, floating scale,
-                        floating *c, Py_ssize_t ldc) noexcept nogil:
+                        const floating *bias, bint relu, floating *c,
+                        Py_ssize_t ldc) noexcept nogil:
     if floating is float:
         fastmlp_tiles_f32(a, a_rs, a_ps, b, b_ps, n_red, n_rows, n_cols, scale,
-                          c, ldc)
+                          bias, relu, c, ldc)
     else:
         fastmlp_tiles_f64(a, a_rs, a_ps, b, b_ps, n_red, n_rows, n_cols, scale,
-                          c, ldc)
+                          bias, relu, c, ldc)
+
+
+cdef inline void tiles_nn_bias(const floating *A, Py_ssize_t n, Py_ssize_t K,
+                               const floating *W, Py_ssize_t N, const floating *b,
+                               bint relu, floating *Z) noexcept nogil:
+    """Z = A @ W + b, then the ReLU if `relu`, in the tiles (use_tiles)."""
+    _tiles(A, K, 1, W, N, K, n, N, 1, b, relu, Z, N)
 
 
 cdef inline void narrow_nn(const floating *A, Py_ssize_t n, Py_ssize_t K,
@@ -91,8 +102,8 @@ cdef inline void narrow_nn(const floating *A, Py_ssize_t n, Py_ssize_t K,
     cdef const floating *w3
     cdef floating *z
     cdef floating a0, a1, a2, a3
-    if _use_tiles(Z, n, N):
-        _tiles(A, K, 1, W, N, K, n, N, 1, Z, N)
+    if use_tiles(Z, n, N):
+        _tiles(A, K, 1, W, N, K, n, N, 1, NULL, False, Z, N)
         return
     for r in range(n):
         a = A + r * K
@@ -170,10 +181,10 @@ cdef inline void narrow_tn(const floating *A, Py_ssize_t lda, Py_ssize_t n,
     cdef const floating *d3
     cdef floating *g
     cdef floating x0, x1, x2, x3
-    if N > 1 and _use_tiles(G, K, N):
+    if N > 1 and use_tiles(G, K, N):
         # G's rows are A's columns: the tile's rows step by 1 through A,
         # its reduction by lda.
-        _tiles(A, 1, lda, D, N, n, K, N, scale, G, N)
+        _tiles(A, 1, lda, D, N, n, K, N, scale, NULL, False, G, N)
         return
     for k in range(K * N):
         G[k] = 0

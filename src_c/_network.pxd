@@ -34,13 +34,15 @@ from cython.parallel cimport prange
 from libc.stdint cimport uint32_t, uint64_t
 
 from _activations cimport (
-    ACT_IDENTITY, ACT_SOFTMAX, added_activate, added_derivative, bias_activate_row,
-    is_added, multiply_derivative_row, row_activation,
+    ACT_IDENTITY, ACT_RELU, ACT_SOFTMAX, added_activate, added_derivative,
+    bias_activate_row, is_added, multiply_derivative_row, row_activation,
 )
 from _blas cimport gemm_rm
 from _dropout cimport WITH_DROPOUT, drop_rows, multiply_by
 from _losses cimport LOSS_SQUARED, output_loss_delta_row
-from _narrow cimport dot_rows, narrow_nn, narrow_tn, tiles_beat_gemm
+from _narrow cimport (
+    dot_rows, narrow_nn, narrow_tn, tiles_beat_gemm, tiles_nn_bias, use_tiles,
+)
 
 cdef enum:
     # Below this many elements a pass runs on one thread: measured on 2 cores,
@@ -142,6 +144,12 @@ cdef inline Py_ssize_t _n_blocks(const Network *net, Py_ssize_t n_rows,
     return min(<Py_ssize_t> net.n_threads, n_rows)
 
 
+cdef inline bint _nn_uses_gemm(Py_ssize_t n, Py_ssize_t K, Py_ssize_t N,
+                               floating *Z) noexcept nogil:
+    """Whether product_nn gives (n, K) @ (K, N) to a GEMM call."""
+    return n > FEW_ROWS and K > NARROW and N > 1 and not tiles_beat_gemm(Z, n, K, N)
+
+
 cdef inline void product_nn(const floating *A, Py_ssize_t n, Py_ssize_t K,
                             const floating *W, Py_ssize_t N,
                             floating *Z) noexcept nogil:
@@ -150,7 +158,7 @@ cdef inline void product_nn(const floating *A, Py_ssize_t n, Py_ssize_t K,
     A GEMM call unless the product is narrow, has one column, or is small
     enough for the register tiles to win (tiles_beat_gemm).
     """
-    if n > FEW_ROWS and K > NARROW and N > 1 and not tiles_beat_gemm(Z, n, K, N):
+    if _nn_uses_gemm(n, K, N, Z):
         gemm_rm(c'n', c'n', <int> n, <int> N, <int> K, 1, A, <int> K, W, <int> N,
                 0, Z, <int> N)
     elif N == 1:
@@ -229,13 +237,22 @@ cdef inline void _sparse_forward(const Network *net, const Batch *batch,
             bias_activate_row(act, z, b, fan_out)
 
 
-cdef inline void _forward_rows(
+cdef inline void forward_rows(
     const floating *A, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t fan_in,
     const floating *W, const floating *b, Py_ssize_t fan_out, floating *Z, int act,
 ) noexcept nogil:
     """Rows r0 .. r1 - 1 of Z = act(A @ W + b)."""
     cdef Py_ssize_t r
-    product_nn(A + r0 * fan_in, r1 - r0, fan_in, W, fan_out, Z + r0 * fan_out)
+    cdef floating *Z0 = Z + r0 * fan_out
+    if ((act == ACT_IDENTITY or act == ACT_RELU)
+            and not _nn_uses_gemm(r1 - r0, fan_in, fan_out, Z0)
+            and use_tiles(Z0, r1 - r0, fan_out)):
+        # The tiles finish the layer before storing it (_narrow_tiles.h),
+        # saving a pass that reads and writes the whole output again.
+        tiles_nn_bias(A + r0 * fan_in, r1 - r0, fan_in, W, fan_out, b,
+                      act == ACT_RELU, Z0)
+        return
+    product_nn(A + r0 * fan_in, r1 - r0, fan_in, W, fan_out, Z0)
     if act != ACT_NONE:
         for r in range(r0, r1):
             bias_activate_row(act, Z + r * fan_out, b, fan_out)
@@ -420,7 +437,7 @@ cdef inline void _forward_layers(const Network *net, const floating *params,
             a_prev = acts + net.act_off[i]
         n_blocks = _n_blocks(net, n, n * fan_in * fan_out)
         if n_blocks == 1:
-            _forward_rows(a_prev, 0, n, fan_in, W, b, fan_out, Z, act)
+            forward_rows(a_prev, 0, n, fan_in, W, b, fan_out, Z, act)
             continue
         row_blocks = tile_rows(n_blocks, n, fan_in, fan_out, act)
         if row_blocks < n_blocks:
@@ -428,8 +445,8 @@ cdef inline void _forward_layers(const Network *net, const floating *params,
                            row_blocks)
             continue
         for blk in prange(n_blocks, schedule='static', num_threads=net.n_threads):
-            _forward_rows(a_prev, blk * n // n_blocks, (blk + 1) * n // n_blocks,
-                          fan_in, W, b, fan_out, Z, act)
+            forward_rows(a_prev, blk * n // n_blocks, (blk + 1) * n // n_blocks,
+                         fan_in, W, b, fan_out, Z, act)
 
 
 cdef inline void finish_output(const Network *net, const floating *params,

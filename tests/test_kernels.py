@@ -298,6 +298,47 @@ def test_narrow_forward_product_sizes(n_rows, fan_in, fan_out, dtype, tol):
     assert_allclose(out, expected, **tol)
 
 
+@pytest.mark.parametrize("activation", ["identity", "relu"])
+@pytest.mark.parametrize(
+    "fan_in, fan_out",
+    [(1, 2), (3, 13), (8, 100), (16, 25), (17, 24), (50, 31), (100, 100)],
+    ids=lambda size: str(size),
+)
+def test_forward_with_fused_bias_is_bitwise_the_row_loop(
+    fan_in, fan_out, activation, dtype
+):
+    # With 4 rows or more the AVX2 build adds the bias and applies the ReLU
+    # inside the register tiles, before their first store; one row runs the
+    # plain loops and then the separate bias-and-activation pass. Both make
+    # the same operations in the same order: the same bits, in every row
+    # (including the leftover rows and masked columns of the tiles). Every
+    # fourth row is zero and half the bias is -0.0, so exact zeros reach the
+    # ReLU too.
+    rng = np.random.RandomState(fan_in * 1000 + fan_out)
+    A_prev = random_array(rng, (37, fan_in), dtype)
+    coef = random_array(rng, (fan_in, fan_out), dtype)
+    intercept = random_array(rng, fan_out, dtype)
+    A_prev[::4] = 0
+    intercept[::2] = -0.0
+    code = ACTIVATION_CODES[activation]
+    together = np.full((37, fan_out), np.nan, dtype=dtype)
+    _kernels.dense_forward(A_prev, coef, intercept, together, code, 1)
+    one_by_one = np.full((37, fan_out), np.nan, dtype=dtype)
+    for r in range(37):
+        _kernels.dense_forward(
+            A_prev[r : r + 1], coef, intercept, one_by_one[r : r + 1], code, 1
+        )
+
+    assert_array_equal(together.view(np.uint8), one_by_one.view(np.uint8))
+    # And right: within (fan_in + 2) roundings of the sum of magnitudes.
+    A64, W64, b64 = (x.astype(np.float64) for x in (A_prev, coef, intercept))
+    exact = ACTIVATIONS[activation]().forward(A64 @ W64 + b64)
+    bound = (
+        (fan_in + 2) * np.finfo(dtype).eps * (np.abs(A64) @ np.abs(W64) + np.abs(b64))
+    )
+    assert np.all(np.abs(together - exact) <= bound)
+
+
 def _identity_layer(n_rows, fan_in, fan_out, dtype):
     """Random inputs of one identity layer, and the kernel's output.
 
