@@ -23,6 +23,20 @@ def _rounds_at(row, target):
     return f"{sum(r >= target for r in rounds)} of {len(rounds)}"
 
 
+def _floor_rounds_at(row, target):
+    rounds = row.get("over_gemm_floor_rounds")
+    if not rounds:
+        return "—"
+    return f"{sum(r <= target for r in rounds)} of {len(rounds)}"
+
+
+def _floor_round_range(row):
+    rounds = row.get("over_gemm_floor_rounds")
+    if not rounds:
+        return ""
+    return f"; per round {min(rounds):.2f}–{max(rounds):.2f}×"
+
+
 def _quality(q):
     return (
         ", ".join(
@@ -90,7 +104,8 @@ def floor_lines(results):
             f"- **{res['name']}**: GEMM-only floor {floor}"
             f" ({f['floor_gflops']:.1f} GFLOP/s); fastmlp / floor = "
             f"**{fm['over_gemm_floor']:.2f}×** (min / min: "
-            f"{fm['over_gemm_floor_min']:.2f}×; others: {others}). Epoch = "
+            f"{fm['over_gemm_floor_min']:.2f}×{_floor_round_range(fm)}; "
+            f"others: {others}). Epoch = "
             f"{f['epoch_gflop']:.1f} GFLOP; FLOP limit at {f['cores']} core(s) × "
             f"{f['peak_gflops_per_core']:.1f} GFLOP/s (measured {size}³ "
             f"GEMM on one core; all threads: {f['peak_gflops_all_threads']:.1f}) = "
@@ -156,7 +171,7 @@ def targets_table(results):
                 f"≤ {target:g}× GEMM-only floor",
                 f"{got:.2f}×",
                 f"{fm['over_gemm_floor_min']:.2f}×",
-                "—",
+                _floor_rounds_at(fm, target),
                 "—",
                 "yes" if got <= target else "**no**",
             ]
