@@ -13,17 +13,17 @@
  *
  * Every element is summed in p order, one fused multiply-add per term from
  * zero, then multiplied by scale: the same operations, in the same order, as
- * the loops compiled with FMA, so the results are the same bits.
+ * the loops compiled with FMA, so the results are the same bits. The last
+ * n_cols % LANES columns take the same path with masked loads (a scalar
+ * loop there ran float32 100 x 100 x 100 at a third of the speed: one
+ * dependent chain of fused multiply-adds per output).
  *
  * A forward product can also finish its layer while the tile is still in
  * registers: with `bias` not NULL each stored value is act(x * scale +
  * bias[j]), act being the identity or, with `relu`, v > 0 ? v : 0 (a NaN
  * gives 0, as in _activations.pxd). Those are the operations the separate
  * bias and activation pass made on the stored product, so the bits are the
- * same, and no pass reads and writes the layer's output a second time. The last
- * n_cols % LANES columns take the same path with masked loads (a scalar
- * loop there ran float32 100 x 100 x 100 at a third of the speed: one
- * dependent chain of fused multiply-adds per output).
+ * same, and no pass reads and writes the layer's output a second time.
  *
  * Without AVX2 and FMA, FASTMLP_HAVE_TILES is 0 and the loops run instead;
  * the stand-ins below only let the generic build compile.
@@ -60,7 +60,7 @@ FASTMLP_FINISH_BODY(fastmlp_finish_f32, __m256, _mm256_setzero_ps, _mm256_mul_ps
 
 /* One function per dtype from one body. VEC: register type; LANES: values
  * per register; FIN: its fastmlp_finish; the rest are the intrinsics of that
- * type. OUT(x, col) is accumulator x finished for the columns from col. */
+ * type. */
 #define FASTMLP_TILES_BODY(NAME, T, VEC, LANES, ZERO, LOAD, STORE, BCAST, FMADD, \
                            FIN, SET1, MASK, MASKLOAD)                             \
 static void NAME(const T *a, ptrdiff_t a_rs, ptrdiff_t a_ps, const T *b,          \
