@@ -150,6 +150,12 @@ cdef inline bint _nn_uses_gemm(Py_ssize_t n, Py_ssize_t K, Py_ssize_t N,
     return n > FEW_ROWS and K > NARROW and N > 1 and not tiles_beat_gemm(Z, n, K, N)
 
 
+cdef inline bint _nn_uses_tiles(Py_ssize_t n, Py_ssize_t K, Py_ssize_t N,
+                                floating *Z) noexcept nogil:
+    """Whether product_nn gives (n, K) @ (K, N) to the register tiles."""
+    return not _nn_uses_gemm(n, K, N, Z) and use_tiles(Z, n, N)
+
+
 cdef inline void product_nn(const floating *A, Py_ssize_t n, Py_ssize_t K,
                             const floating *W, Py_ssize_t N,
                             floating *Z) noexcept nogil:
@@ -245,8 +251,7 @@ cdef inline void forward_rows(
     cdef Py_ssize_t r
     cdef floating *Z0 = Z + r0 * fan_out
     if ((act == ACT_IDENTITY or act == ACT_RELU)
-            and not _nn_uses_gemm(r1 - r0, fan_in, fan_out, Z0)
-            and use_tiles(Z0, r1 - r0, fan_out)):
+            and _nn_uses_tiles(r1 - r0, fan_in, fan_out, Z0)):
         # The tiles finish the layer before storing it (_narrow_tiles.h),
         # saving a pass that reads and writes the whole output again.
         tiles_nn_bias(A + r0 * fan_in, r1 - r0, fan_in, W, fan_out, b,

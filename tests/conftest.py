@@ -182,3 +182,28 @@ def run_readme_example():
         return namespace
 
     return run
+
+
+@pytest.fixture
+def sklearn_multi_output_step():
+    """Rescales a fastmlp regressor so that its multi-output fit is scikit-learn's.
+
+    scikit-learn back-propagates n_outputs times the gradient of its reported
+    multi-output squared error (its issue #8349): its step on (gradient +
+    alpha W / n) is k = n_outputs times fastmlp's on (gradient / k + (alpha /
+    k) W / n). So alpha / k, with k times the SGD rate, or epsilon / k for
+    Adam (invariant to the gradient's scale but for epsilon), gives its steps.
+    """
+
+    def rescale(estimator, n_outputs):
+        params = estimator.get_params()
+        estimator.set_params(alpha=params["alpha"] / n_outputs)
+        if params["solver"] == "sgd":
+            estimator.set_params(
+                learning_rate_init=params["learning_rate_init"] * n_outputs
+            )
+        else:
+            estimator.set_params(epsilon=params["epsilon"] / n_outputs)
+        return estimator
+
+    return rescale

@@ -329,7 +329,9 @@ MULTI_OUTPUT_CASES = {
 
 
 @pytest.mark.parametrize("case", list(MULTI_OUTPUT_CASES))
-def test_multi_output_fit_is_sklearns_with_rescaled_step(case):
+def test_multi_output_fit_is_sklearns_with_rescaled_step(
+    case, sklearn_multi_output_step
+):
     X, Y = make_regression(
         n_samples=120, n_features=8, n_targets=3, noise=5.0, random_state=1
     )
@@ -340,11 +342,7 @@ def test_multi_output_fit_is_sklearns_with_rescaled_step(case):
         sample_weight = np.random.RandomState(2).uniform(0.2, 3.0, size=len(Y))
     params = {"alpha": 0.3, "activation": "tanh", **MULTI_OUTPUT_CASES[case]}
     ours, theirs = make_pair("regression", **params)
-    ours.set_params(alpha=params["alpha"] / n_outputs)
-    if params["solver"] == "sgd":
-        ours.set_params(learning_rate_init=params["learning_rate_init"] * n_outputs)
-    else:
-        ours.set_params(epsilon=params["epsilon"] / n_outputs)
+    sklearn_multi_output_step(ours, n_outputs)
 
     ours.fit(X, Y, sample_weight=sample_weight)
     theirs.fit(X, Y, sample_weight=sample_weight)
