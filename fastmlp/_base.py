@@ -371,6 +371,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             not self.warm_start and not incremental
         )
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        X = X.astype(self._training_dtype(X.dtype, first_pass), copy=False)
         if sample_weight is not None:
             # Unlike scikit-learn's MLP, refuse negative weights: they make the
             # loss unbounded below.
@@ -409,6 +410,16 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             raise ValueError(_NONFINITE_MESSAGE)
         return self
 
+    def _training_dtype(self, data_dtype, first_pass):
+        """The dtype a fit computes in: the data's, or the fitted network's.
+
+        Continuing a network (warm_start, partial_fit) keeps its dtype, as
+        scikit-learn's coefs_ keep theirs; the new data are converted to it.
+        """
+        if first_pass:
+            return np.dtype(data_dtype)
+        return self._current_params().dtype
+
     def _prepare_engine(self, layer_units, dtype, first_pass):
         """Draw (or keep, on a warm start) the weights; the Engine training them.
 
@@ -417,6 +428,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(layer_units, dtype)
+        else:
+            self._check_continued_shapes(layer_units)
         engine = Engine(
             layer_units,
             self.activation,
@@ -436,6 +449,28 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             layer_units, self.activation, self.out_activation_, self.loss
         )
         return engine
+
+    def _check_continued_shapes(self, layer_units):
+        """Refuse to continue the fitted network with other layer sizes.
+
+        scikit-learn's stochastic solvers silently keep training the old
+        shapes there, and its L-BFGS reads the old weights into the new ones.
+        """
+        fitted = self._layer_units()
+        if list(layer_units[1:-1]) != fitted[1:-1]:
+            raise ValueError(
+                f"hidden_layer_sizes={tuple(layer_units[1:-1])} differs from the "
+                f"hidden layers of the fitted network, {tuple(fitted[1:-1])}. "
+                "warm_start=True and partial_fit continue that network: restore "
+                "hidden_layer_sizes, or set warm_start=False to fit a new one."
+            )
+        if layer_units[-1] != fitted[-1]:
+            raise ValueError(
+                f"y has {layer_units[-1]} output(s), but the fitted network has "
+                f"{fitted[-1]}. warm_start=True and partial_fit continue that "
+                "network: pass y with as many columns, or set warm_start=False "
+                "to fit a new one."
+            )
 
     def _make_optimizer(self, n_params, dtype):
         if self.solver == "sgd":

@@ -238,6 +238,7 @@ def fit_lbfgs(estimator, X, y, *, sample_weight=None, classes=None):
         y_stand_in = np.zeros((1, *np.shape(y)[1:]))
     X_stand_in = np.zeros((y_stand_in.shape[0], n_features), dtype=dtype)
     first_pass = not hasattr(estimator, "coefs_") or not estimator.warm_start
+    dtype = estimator._training_dtype(dtype, first_pass)
     _, Y = estimator._validate_input(
         X_stand_in, y_stand_in, incremental=False, reset=first_pass
     )

@@ -577,6 +577,21 @@ def test_fit_lbfgs_warm_start_and_callbacks_act_as_in_fit():
     assert_allclose(stopped.coefs_[0], reference.coefs_[0], rtol=1e-8, atol=1e-10)
 
 
+def test_fit_lbfgs_warm_start_keeps_the_fitted_dtype_and_shapes():
+    X, y = _digits(np.float32)
+    in_memory = _lbfgs(MLPClassifier, max_iter=5, warm_start=True)
+    in_memory.fit(X, y).fit(X, y)
+    blocked = _lbfgs(MLPClassifier, max_iter=5, warm_start=True).fit(X, y)
+    X64 = da.from_array(X.astype(np.float64), chunks=BLOCK_ROWS)
+    fastmlp_dask.fit_lbfgs(blocked, X64, y)
+
+    assert all(w.dtype == np.float32 for w in _weights(blocked))
+    assert blocked.loss_ == pytest.approx(in_memory.loss_, rel=1e-5)
+    blocked.set_params(hidden_layer_sizes=(8,))
+    with pytest.raises(ValueError, match="differs from the hidden layers"):
+        fastmlp_dask.fit_lbfgs(blocked, X64, y)
+
+
 def test_fit_lbfgs_refuses_what_it_cannot_fit():
     X, y = _digits()
     Xd = da.from_array(X, chunks=BLOCK_ROWS)

@@ -20,6 +20,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits, make_multilabel_classification
 from sklearn.linear_model import PoissonRegressor
 from sklearn.metrics import accuracy_score
+from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
 
 from fastmlp import MLPClassifier, MLPRegressor
@@ -490,6 +491,72 @@ def test_warm_start_continues_from_the_last_weights():
     assert_same_model(warm, four, X, rtol=1e-12, atol=1e-14)
     # Without warm_start a second fit starts again from the same draw.
     assert_same_model(cold_again, cold, X, rtol=0, atol=0)
+
+
+def _continue(model, X, y, how):
+    if how == "partial_fit":
+        return model.partial_fit(X, y)
+    return model.set_params(warm_start=True).fit(X, y)
+
+
+CONTINUATIONS = [
+    pytest.param("sgd", "warm_start", id="sgd-warm_start"),
+    pytest.param("adam", "partial_fit", id="adam-partial_fit"),
+    pytest.param("lbfgs", "warm_start", id="lbfgs-warm_start"),
+]
+
+
+@pytest.mark.parametrize("hidden", [(5,), (7, 7)], ids=["narrower", "deeper"])
+@pytest.mark.parametrize("solver, how", CONTINUATIONS)
+def test_continuing_with_other_hidden_sizes_says_so(solver, how, hidden):
+    # scikit-learn keeps training the old shapes here (sgd, adam), reads
+    # the old weights into the new ones (lbfgs) or fails deep inside.
+    X, y = digits()
+    model = small_model(MLPClassifier, solver).fit(X, y)
+    before = [w.copy() for w in model.coefs_ + model.intercepts_]
+    model.set_params(hidden_layer_sizes=hidden)
+
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes=.* differs .*\(7,\)"):
+        _continue(model, X, y, how)
+    for w, w_before in zip(model.coefs_ + model.intercepts_, before, strict=True):
+        assert_array_equal(w, w_before)
+    assert model.predict(X).shape == y.shape
+
+
+@pytest.mark.parametrize("solver, how", CONTINUATIONS)
+def test_continuing_with_other_output_count_says_so(solver, how):
+    X, y = digits()
+    model = small_model(MLPRegressor, solver).fit(X, y / 9.0)
+
+    with pytest.raises(ValueError, match="y has 2 output.*the fitted network has 1"):
+        _continue(model, X, np.c_[y, y] / 9.0, how)
+
+
+@pytest.mark.parametrize("solver, how", CONTINUATIONS)
+@pytest.mark.parametrize(
+    "fitted_dtype, new_dtype",
+    [(np.float32, np.float64), (np.float64, np.float32)],
+    ids=["32-then-64", "64-then-32"],
+)
+def test_continuing_keeps_the_fitted_dtype(fitted_dtype, new_dtype, solver, how):
+    # As scikit-learn's coefs_ keep theirs: the new data are converted to
+    # the network's dtype, so the result is that of data given in it.
+    X, y = digits()
+    models = [
+        small_model(MLPClassifier, solver).fit(X.astype(fitted_dtype), y)
+        for _ in range(2)
+    ]
+    converted = _continue(models[0], X.astype(new_dtype), y, how)
+    native = _continue(models[1], X.astype(fitted_dtype), y, how)
+
+    weights = converted.coefs_ + converted.intercepts_
+    assert all(w.dtype == fitted_dtype for w in weights)
+    assert_same_model(converted, native, X, rtol=0, atol=0)
+    if solver != "lbfgs":  # scikit-learn's L-BFGS always returns float64
+        reference = small_model(SklearnMLPClassifier, solver)
+        reference.fit(X.astype(fitted_dtype), y)
+        _continue(reference, X.astype(new_dtype), y, how)
+        assert reference.coefs_[0].dtype == fitted_dtype
 
 
 def _pickle_round_trip(model, tmp_path):
