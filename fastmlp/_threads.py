@@ -18,18 +18,44 @@ from ._openmp_helpers import openmp_max_threads
 # Reading the cgroup quota takes ~100 us (file reads): once per process.
 _CPU_COUNT = cpu_count()
 
+# GNU OpenMP keeps its worker threads for the next parallel region, and they
+# do not survive fork(): a forked child that opens a region on several
+# threads waits for them forever (libgomp has no at-fork handler). So once
+# this process may have started workers, its forked children run on one
+# thread. multiprocessing forks by default on Linux before Python 3.14.
+_may_have_workers = False
+_forked_after_workers = False
+
 
 def effective_n_threads():
+    global _may_have_workers
+    if _forked_after_workers:
+        return 1
     n_threads = openmp_max_threads()
     if os.environ.get("OMP_NUM_THREADS") is None:
         n_threads = min(n_threads, _CPU_COUNT)
-    return max(1, n_threads)
+    n_threads = max(1, n_threads)
+    if n_threads > 1:
+        _may_have_workers = True
+    return n_threads
 
 
 _lock = threading.Lock()
 _controller = None
 _n_inside = 0
 _limit = None
+
+
+def _after_fork_in_child():
+    # Only the forking thread lives on, so a lock that another thread held
+    # would never be released. (The counts stay: the forking thread may be
+    # inside blas_single_threaded itself, and will leave it.)
+    global _forked_after_workers, _lock
+    _forked_after_workers = _forked_after_workers or _may_have_workers
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextmanager

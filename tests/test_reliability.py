@@ -475,6 +475,43 @@ def test_concurrent_calls_leave_blas_threads_as_found(json_child):
         assert after == report["before"]
 
 
+_FORK_CHILD = textwrap.dedent(
+    """
+    import json, multiprocessing, warnings
+    from sklearn.datasets import load_digits
+    from threadpoolctl import threadpool_limits
+    from fastmlp import MLPClassifier
+
+    warnings.simplefilter("ignore")
+    X, y = load_digits(return_X_y=True)
+
+    def fit():
+        model = MLPClassifier(hidden_layer_sizes=(64,), max_iter=3, random_state=0)
+        return model.fit(X, y).coefs_[0].tolist()
+
+    fit()  # on OMP_NUM_THREADS=2 threads: OpenMP's workers now exist
+    with threadpool_limits(1, user_api="openmp"):
+        one_thread = fit()
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        try:
+            in_child = pool.apply_async(fit).get(timeout=60)
+        except multiprocessing.TimeoutError:
+            in_child = None
+        pool.terminate()
+    print(json.dumps({"in_child": in_child, "one_thread": one_thread}))
+    """
+)
+
+
+def test_fit_in_a_forked_child_after_a_threaded_fit(json_child):
+    # GNU OpenMP's workers do not survive fork: a child that opened a
+    # parallel region waited for them forever (scikit-learn's MLP, all BLAS,
+    # runs there). Such a child now trains on one thread.
+    report = json_child(_FORK_CHILD, OMP_NUM_THREADS="2")
+    assert report["in_child"] is not None, "the forked child hung"
+    assert report["in_child"] == report["one_thread"]
+
+
 # --------------------------------------------------------------------- memory
 
 
