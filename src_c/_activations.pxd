@@ -96,7 +96,9 @@ cdef inline void bias_activate_row(int act, floating *z, const floating *b,
     elif act == ACT_RELU:
         for j in range(n):
             v = z[j] + b[j]
-            z[j] = v if v > 0 else 0
+            # Not `v if v > 0`: a NaN must stay NaN (as in np.maximum), not
+            # become 0 and turn broken weights into plausible output.
+            z[j] = 0 if v <= 0 else v
     elif act == ACT_TANH:
         for j in range(n):
             if floating is float:

@@ -20,8 +20,8 @@
  *
  * A forward product can also finish its layer while the tile is still in
  * registers: with `bias` not NULL each stored value is act(x * scale +
- * bias[j]), act being the identity or, with `relu`, v > 0 ? v : 0 (a NaN
- * gives 0, as in _activations.pxd). Those are the operations the separate
+ * bias[j]), act being the identity or, with `relu`, v <= 0 ? 0 : v (a NaN
+ * stays NaN, as in _activations.pxd). Those are the operations the separate
  * bias and activation pass made on the stored product, so the bits are the
  * same, and no pass reads and writes the layer's output a second time.
  *
@@ -40,7 +40,7 @@
 
 /* x * s, then, with a bias, + bias_v and the optional ReLU: a finished value
  * of the tile. One per dtype. */
-#define FASTMLP_FINISH_BODY(NAME, VEC, ZERO, MUL, ADD, AND, LESS)                 \
+#define FASTMLP_FINISH_BODY(NAME, VEC, ZERO, MUL, ADD, ANDNOT, NOT_ABOVE)          \
 static inline VEC NAME(VEC x, VEC s, const int has_bias, VEC bias_v,              \
                        const int relu)                                            \
 {                                                                                 \
@@ -48,15 +48,16 @@ static inline VEC NAME(VEC x, VEC s, const int has_bias, VEC bias_v,            
     if (!has_bias)                                                                \
         return v;                                                                 \
     v = ADD(v, bias_v);                                                           \
-    return relu ? AND(LESS(ZERO(), v), v) : v;                                    \
+    return relu ? ANDNOT(NOT_ABOVE(v, ZERO()), v) : v;                            \
 }
 
-#define FASTMLP_LESS_PD(x, y) _mm256_cmp_pd((x), (y), _CMP_LT_OQ)
-#define FASTMLP_LESS_PS(x, y) _mm256_cmp_ps((x), (y), _CMP_LT_OQ)
+/* x <= y, false where either is NaN, so the ReLU keeps a NaN. */
+#define FASTMLP_NOT_ABOVE_PD(x, y) _mm256_cmp_pd((x), (y), _CMP_LE_OQ)
+#define FASTMLP_NOT_ABOVE_PS(x, y) _mm256_cmp_ps((x), (y), _CMP_LE_OQ)
 FASTMLP_FINISH_BODY(fastmlp_finish_f64, __m256d, _mm256_setzero_pd, _mm256_mul_pd,
-                    _mm256_add_pd, _mm256_and_pd, FASTMLP_LESS_PD)
+                    _mm256_add_pd, _mm256_andnot_pd, FASTMLP_NOT_ABOVE_PD)
 FASTMLP_FINISH_BODY(fastmlp_finish_f32, __m256, _mm256_setzero_ps, _mm256_mul_ps,
-                    _mm256_add_ps, _mm256_and_ps, FASTMLP_LESS_PS)
+                    _mm256_add_ps, _mm256_andnot_ps, FASTMLP_NOT_ABOVE_PS)
 
 /* One function per dtype from one body. VEC: register type; LANES: values
  * per register; FIN: its fastmlp_finish; the rest are the intrinsics of that

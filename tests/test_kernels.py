@@ -339,6 +339,30 @@ def test_forward_with_fused_bias_is_bitwise_the_row_loop(
     assert np.all(np.abs(together - exact) <= bound)
 
 
+@pytest.mark.parametrize(
+    "fan_in, fan_out",
+    [(3, 13), (8, 100), (50, 31), (100, 100)],
+    ids=lambda size: str(size),
+)
+def test_relu_keeps_nan_as_numpy_maximum_does(fan_in, fan_out, dtype):
+    # `v > 0 ? v : 0` made a NaN 0, so broken weights gave plausible output.
+    # Both paths: the register tiles' fused ReLU (37 rows), the loops (1).
+    rng = np.random.RandomState(fan_in + fan_out)
+    A_prev = random_array(rng, (37, fan_in), dtype)
+    coef = random_array(rng, (fan_in, fan_out), dtype)
+    intercept = random_array(rng, fan_out, dtype)
+    coef[0, ::3] = np.nan
+    intercept[1] = np.nan
+    code = ACTIVATION_CODES["relu"]
+    for n_rows in (37, 1):
+        out = np.zeros((n_rows, fan_out), dtype=dtype)
+        _kernels.dense_forward(A_prev[:n_rows], coef, intercept, out, code, 1)
+        expected = np.maximum(A_prev[:n_rows] @ coef + intercept, 0)
+
+        assert 0 < np.isnan(expected).mean() < 1
+        assert_array_equal(np.isnan(out), np.isnan(expected))
+
+
 def _identity_layer(n_rows, fan_in, fan_out, dtype):
     """Random inputs of one identity layer, and the kernel's output.
 

@@ -32,7 +32,9 @@ import psutil
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from threadpoolctl import threadpool_limits
 
 from fastmlp import MLPClassifier, MLPRegressor
@@ -146,6 +148,22 @@ def test_non_finite_loss_is_reported(solver):
     assert not np.isfinite(model.loss_curve_).any()
     messages = [str(w.message) for w in caught]
     assert any(re.search(r"non-finite|diverged|infinit", m) for m in messages), messages
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hidden", [(20,), (100, 100)], ids=["tiles", "gemm"])
+def test_a_nan_weight_gives_nan_predictions_as_in_sklearn(hidden, dtype):
+    # The ReLU made NaN 0, so a broken weight gave finite, plausible output.
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype(dtype)
+    probas = []
+    for estimator in (MLPClassifier, SklearnMLPClassifier):
+        model = estimator(hidden_layer_sizes=hidden, max_iter=2, random_state=0)
+        model.fit(X, y)
+        model.coefs_[0][5, 0] = np.nan
+        probas.append(model.predict_proba(X))
+    assert np.isnan(probas[1]).all()
+    assert_array_equal(np.isnan(probas[0]), np.isnan(probas[1]))
 
 
 # --------------------------------------------------------------------- Ctrl-C
