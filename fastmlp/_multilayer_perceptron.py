@@ -352,6 +352,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return weight
 
     def _validate_input(self, X, y, incremental, reset):
+        if (
+            incremental
+            and not reset
+            and not self.warm_start
+            and self._is_plain_continuation(X, y, "biufU")
+            and (Y := self._known_label_indicator(y)) is not None
+        ):
+            return X, Y
         X, y = validate_data(
             self,
             X,
@@ -366,6 +374,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
+        elif not self.warm_start and (Y := self._known_label_indicator(y)) is not None:
+            return X, Y
         else:
             classes = unique_labels(y)
             if self.warm_start:
@@ -382,6 +392,35 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 )
         # bool, as scikit-learn keeps it: the stratified split reads it.
         return X, self._label_binarizer.transform(y).astype(bool)
+
+    def _known_label_indicator(self, y):
+        """partial_fit's label indicator of 1-D `y`, or None to take the long way.
+
+        The binarizer's checks and transform cost about 2 ms a call, more than
+        an epoch on a small batch. Labels that all are among classes_ of a
+        binary or multiclass fit get the same indicator from a sorted search;
+        anything else (None) goes through the binarizer, and its errors.
+        """
+        classes = self.classes_
+        if (
+            y.ndim != 1
+            or self._label_binarizer.y_type_ not in ("binary", "multiclass")
+            or len(classes) < 2
+        ):
+            return None
+        try:
+            index = np.searchsorted(classes, y)
+            found = index < len(classes)
+            found[found] = classes[index[found]] == y[found]
+        except TypeError:  # labels that do not compare with the classes
+            return None
+        if not found.all():
+            return None
+        if len(classes) == 2:
+            return (index == 1).reshape(-1, 1)
+        Y = np.zeros((len(y), len(classes)), dtype=bool)
+        Y[np.arange(len(y)), index] = True
+        return Y
 
     def _validation_targets(self, Y_val):
         return self._label_binarizer.inverse_transform(Y_val)
@@ -640,16 +679,17 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         return "exp" if self.loss == "poisson" else "identity"
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            y_numeric=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
+        if reset or not self._is_plain_continuation(X, y, "biuf"):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=["csr", "csc"],
+                multi_output=True,
+                y_numeric=True,
+                dtype=(np.float64, np.float32),
+                reset=reset,
+            )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):

@@ -1,9 +1,36 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""The per-epoch shuffle of the sample order, from scikit-learn's draws."""
+"""scikit-learn's random draws: the generator of a fit and its per-epoch shuffle."""
+
+from functools import lru_cache
+from numbers import Integral
 
 import numpy as np
+from sklearn.utils import check_random_state
 
 from ._shuffle import shuffle_mt19937
+
+
+def fit_random_state(seed, made):
+    """``check_random_state(seed)``, reusing `made` for an int seed.
+
+    scikit-learn seeds a new generator on every fit and partial_fit call.
+    Seeding one costs ~150 us, half of a partial_fit on a few rows. Setting
+    the seed's initial state into `made`, the generator this function made
+    for an earlier call (or None), costs ~40 us and gives the same draws.
+    Returns (the generator, `made` for the next call).
+    """
+    if not isinstance(seed, Integral):
+        return check_random_state(seed), made
+    if made is None:
+        made = check_random_state(seed)
+    else:
+        made.set_state(_initial_state(int(seed)))
+    return made, made
+
+
+@lru_cache(maxsize=8)
+def _initial_state(seed):
+    return np.random.RandomState(seed).get_state()  # raises as fit would
 
 
 class OrderShuffler:

@@ -493,6 +493,82 @@ def test_warm_start_continues_from_the_last_weights():
     assert_same_model(cold_again, cold, X, rtol=0, atol=0)
 
 
+LABEL_KINDS = {
+    "int": lambda y: y,
+    "binary": lambda y: (y > 4).astype(np.int64),
+    "string": lambda y: np.array(["ant", "bee", "cat", "dog", "eel"])[y % 5],
+    "object": lambda y: np.array(["ant", "bee", "cat"], dtype=object)[y % 3],
+    "float": lambda y: y.astype(np.float32),
+    "bool": lambda y: y > 4,
+}
+
+
+@pytest.mark.parametrize("kind", LABEL_KINDS)
+@pytest.mark.filterwarnings("ignore:Got `batch_size`")
+def test_partial_fit_labels_of_every_kind_as_sklearn(kind):
+    # Labels among classes_ skip scikit-learn's label binarizer (~1 ms a
+    # call) for a sorted search: the indicator, so the fit, must not change.
+    X, y = digits()
+    y = LABEL_KINDS[kind](y)
+    classes = np.unique(y)
+    ours = small_model(MLPClassifier, "adam")
+    theirs = small_model(SklearnMLPClassifier, "adam")
+    for model in (ours, theirs):
+        model.partial_fit(X[:30], y[:30], classes=classes)
+        for start in range(30, 120, 30):
+            rows = slice(start, start + 30)
+            model.partial_fit(X[rows], y[rows])
+            y_part = y[rows][y[rows] != classes[0]]  # a chunk without a class
+            model.partial_fit(X[rows][: len(y_part)], y_part)
+            model.partial_fit(X[rows].tolist(), y[rows].tolist())  # checked
+
+    assert_same_model(ours, theirs, X, rtol=1e-10, atol=1e-12)
+    assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
+def _partial_fit_error(estimator, X, y):
+    model = estimator(hidden_layer_sizes=(5,), random_state=0)
+    is_classifier = estimator in (MLPClassifier, SklearnMLPClassifier)
+    classes = {"classes": [0, 1, 2]} if is_classifier else {}
+    model.partial_fit(np.zeros((3, 4)), [0, 1, 2], **classes)
+    with pytest.raises(Exception) as error:
+        model.partial_fit(X, y)
+    return error.type, str(error.value)
+
+
+PLAIN_BAD_INPUTS = {
+    "nan in X": (np.array([[0.0, np.nan, 0, 0]] * 2), np.array([0, 1])),
+    "inf in X": (np.array([[0.0, -np.inf, 0, 0]] * 2), np.array([0, 1])),
+    "nan in y": (np.zeros((2, 4)), np.array([0.0, np.nan])),
+    "too few features": (np.zeros((2, 3)), np.array([0, 1])),
+    "too few labels": (np.zeros((3, 4)), np.array([0, 1])),
+    "no rows": (np.zeros((0, 4)), np.array([], dtype=np.int64)),
+}
+BAD_LABELS = {
+    "unknown label": (np.zeros((2, 4)), np.array([0, 5])),
+    "fractional label": (np.zeros((2, 4)), np.array([0, 1.5])),
+    "string and number labels": (np.zeros((2, 4)), np.array([0, "a"], dtype=object)),
+    # Finite, but its sum overflows: X takes the checked path, which passes
+    # it, and the label fails there.
+    "huge X": (np.full((2, 4), np.finfo(np.float64).max), np.array([0, 5])),
+}
+PAIRS = {
+    "classifier": (MLPClassifier, SklearnMLPClassifier),
+    "regressor": (MLPRegressor, SklearnMLPRegressor),
+}
+
+
+@pytest.mark.parametrize(
+    "kind, case",
+    [("classifier", case) for case in [*PLAIN_BAD_INPUTS, *BAD_LABELS]]
+    + [("regressor", case) for case in PLAIN_BAD_INPUTS],
+)
+def test_partial_fit_on_bad_plain_arrays_raises_sklearns_errors(kind, case):
+    X, y = {**PLAIN_BAD_INPUTS, **BAD_LABELS}[case]
+    ours, theirs = (_partial_fit_error(cls, X, y) for cls in PAIRS[kind])
+    assert ours == theirs
+
+
 def _continue(model, X, y, how):
     if how == "partial_fit":
         return model.partial_fit(X, y)

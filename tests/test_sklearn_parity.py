@@ -433,6 +433,25 @@ def test_partial_fit_sequence_matches_sklearn(task, solver):
         assert_fitted_equal(ours, theirs, X)
 
 
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_partial_fit_reseeds_as_sklearn_when_random_state_changes(task):
+    # Each call draws its shuffle from a generator in random_state's initial
+    # state; fastmlp resets the one it made for that seed instead of seeding
+    # a new one, which must stay invisible when the seed changes.
+    X, y = problem(task)
+    ours, theirs = make_pair(task, solver="sgd", learning_rate_init=0.01)
+    classes = {"classes": np.unique(y)} if task == "multiclass" else {}
+    for seed in (0, 0, 1, np.int64(1), "instance", 0):
+        for model in (ours, theirs):
+            if seed == "instance":  # one each: both draw from it
+                model.set_params(random_state=np.random.RandomState(3))
+            else:
+                model.set_params(random_state=seed)
+            model.partial_fit(X, y, **classes)
+        classes = {}
+        assert_fitted_equal(ours, theirs, X)
+
+
 @pytest.mark.parametrize(
     "task, params",
     [
