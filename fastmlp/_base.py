@@ -923,10 +923,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _forward_pass_fast(self, X, check_input=True):
         """Output-layer activations for X (one nogil kernel call)."""
+        # Dense X is checked for NaN and infinity by the kernel's threads,
+        # chunk by chunk as they read it; sparse X's stored values here.
         check_finite = False
-        if check_input and not self._is_serving_input(X):
-            # Dense X is checked for NaN and infinity by the kernel's threads,
-            # chunk by chunk as they read it; sparse X's stored values here.
+        if check_input and self._is_plain_input(X):
+            check_finite = True
+        elif check_input:
             check_finite = not sp.issparse(X)
             X = validate_data(
                 self,
@@ -998,15 +1000,15 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             )
         return network
 
-    def _is_serving_input(self, X):
-        # A few rows of float data -- the serving case -- skip the general
-        # validation, which costs ~100 us, far more than the network; the
-        # kernel checks finiteness itself. Anything else takes the general
-        # path and its errors.
+    def _is_plain_input(self, X):
+        # A float array of the fitted width skips the general validation,
+        # which costs ~70-100 us: more than the network on a few rows, and
+        # as much as 1000 rows of a small one. The kernels check finiteness
+        # themselves. Anything else takes the general path and its errors.
         return (
             type(X) is np.ndarray
             and X.ndim == 2
-            and 0 < X.shape[0] <= _FAST_PATH_ROWS
+            and X.shape[0] > 0
             and X.shape[1] == self.n_features_in_
             and X.dtype in _FLOAT_DTYPES
             and not hasattr(self, "feature_names_in_")
