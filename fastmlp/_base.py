@@ -1045,7 +1045,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         y_pred = self._decode_output(out)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
-        return self._score_function(y, y_pred, sample_weight=sample_weight)
+        score = self._unchecked_score(y, y_pred, sample_weight)
+        if score is None:
+            score = self._score_function(y, y_pred, sample_weight=sample_weight)
+        return score
 
     def _predict(self, X, check_input=True):
         return self._decode_output(self._forward_pass_fast(X, check_input=check_input))

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_array, column_or_1d, validate_data
 from ._base import BaseMultilayerPerceptron, _check_fitted
 from ._class_weight import class_sample_weight
 from ._compat import StrOptions, _check_partial_fit_first_call, _fit_context
+from ._scores import unchecked_accuracy, unchecked_r2
 
 _COMMON_PARAMETERS = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
@@ -262,6 +263,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
     _score_function = staticmethod(accuracy_score)
+    _unchecked_score = staticmethod(unchecked_accuracy)
 
     def __init__(
         self,
@@ -615,6 +617,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         "loss": [StrOptions({"squared_error", "poisson"})],
     }
     _score_function = staticmethod(r2_score)
+    _unchecked_score = staticmethod(unchecked_r2)
 
     def __init__(
         self,
