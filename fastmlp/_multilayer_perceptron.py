@@ -392,16 +392,20 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        # bool, as scikit-learn keeps it: the stratified split reads it.
-        return X, self._label_binarizer.transform(y).astype(bool)
+        Y = self._known_label_indicator(y)
+        if Y is None:
+            # bool, as scikit-learn keeps it: the stratified split reads it.
+            Y = self._label_binarizer.transform(y).astype(bool)
+        return X, Y
 
     def _known_label_indicator(self, y):
-        """partial_fit's label indicator of 1-D `y`, or None to take the long way.
+        """The bool label indicator of 1-D `y`, or None to take the long way.
 
-        The binarizer's checks and transform cost about 2 ms a call, more than
-        an epoch on a small batch. Labels that all are among classes_ of a
-        binary or multiclass fit get the same indicator from a sorted search;
-        anything else (None) goes through the binarizer, and its errors.
+        The binarizer's checks and transform cost about 1 ms a call, more than
+        a partial_fit epoch on a few rows. Labels that all are among classes_
+        of a binary or multiclass fit get the same indicator from a sorted
+        search; anything else (None) goes through the binarizer, and its
+        errors.
         """
         classes = self.classes_
         if (

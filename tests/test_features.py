@@ -526,6 +526,19 @@ def test_partial_fit_labels_of_every_kind_as_sklearn(kind):
     assert_array_equal(ours.predict(X), theirs.predict(X))
 
 
+@pytest.mark.parametrize("kind", LABEL_KINDS)
+def test_fit_labels_of_every_kind_as_sklearn(kind):
+    # fit's indicator takes the same sorted search once the binarizer has
+    # found the classes.
+    X, y = digits()
+    y = LABEL_KINDS[kind](y)
+    ours = small_model(MLPClassifier, "adam").fit(X, y)
+    theirs = small_model(SklearnMLPClassifier, "adam").fit(X, y)
+
+    assert_same_model(ours, theirs, X, rtol=1e-10, atol=1e-12)
+    assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
 def _partial_fit_error(estimator, X, y):
     model = estimator(hidden_layer_sizes=(5,), random_state=0)
     is_classifier = estimator in (MLPClassifier, SklearnMLPClassifier)
