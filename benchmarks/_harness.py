@@ -132,6 +132,31 @@ def time_interleaved(candidates, repeats, min_repeats, budget_s=None, log=print)
     return results
 
 
+def rotating_rounds(timers, rounds):
+    """Seconds of each round, per name, of ``timers`` ({name: () -> seconds}).
+
+    For the side scripts that report per-round ratios: each round calls
+    every timer once, the first one rotating from round to round, so a
+    round's ratios compare calls made moments apart on this noisy machine.
+    """
+    names = list(timers)
+    seconds = {name: [] for name in names}
+    for r in range(rounds):
+        start = r % len(names)
+        for name in names[start:] + names[:start]:
+            seconds[name].append(timers[name]())
+    return seconds
+
+
+def ratio_quartiles(numerators, denominators):
+    """Lower quartile, median and upper quartile of the per-round ratios."""
+    ratios = [a / b for a, b in zip(numerators, denominators, strict=True)]
+    if len(ratios) == 1:
+        return ratios * 3
+    low, mid, high = statistics.quantiles(ratios, n=4, method="inclusive")
+    return low, mid, high
+
+
 def median_time(fn, repeats):
     """Median and min wall time of ``fn()`` after one warm-up call."""
     fn()

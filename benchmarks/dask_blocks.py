@@ -26,6 +26,7 @@ import warnings
 import dask
 import dask.array as da
 import numpy as np
+from _harness import ratio_quartiles, rotating_rounds
 
 from fastmlp import MLPClassifier
 from fastmlp import dask as fastmlp_dask
@@ -91,12 +92,14 @@ def _compare_lbfgs(X, y, rounds, iterations):
         model, X_persisted, y_persisted, classes=np.arange(10)
     )
     _time_lbfgs(blocked, 1)  # warm-up
-    ratios = []
-    for r in range(rounds):
-        pair = (in_memory, blocked) if r % 2 == 0 else (blocked, in_memory)
-        seconds = {fit: _time_lbfgs(fit, iterations) for fit in pair}
-        ratios.append(seconds[blocked] / seconds[in_memory])
-    low, mid, high = np.percentile(ratios, [25, 50, 75])
+    seconds = rotating_rounds(
+        {
+            "in_memory": lambda: _time_lbfgs(in_memory, iterations),
+            "blocked": lambda: _time_lbfgs(blocked, iterations),
+        },
+        rounds,
+    )
+    low, mid, high = ratio_quartiles(seconds["blocked"], seconds["in_memory"])
     print(
         f"lbfgs, {iterations} iterations: fit_lbfgs (local threads) / fit = "
         f"{mid:.2f} (quartiles {low:.2f}-{high:.2f})"
@@ -136,18 +139,13 @@ def main():
     names = list(timers)
     for timer in timers.values():  # warm-up
         timer()
-    ratios = {name: [] for name in names}
-    for r in range(args.rounds):
-        order = names[r % 3 :] + names[: r % 3]
-        seconds = {name: timers[name]() for name in order}
-        for name in names:
-            ratios[name].append(seconds[name] / seconds["numpy"])
+    seconds = rotating_rounds(timers, args.rounds)
     print(
         f"{args.rows} rows in blocks of {args.block}; computing every block "
         f"once took {compute_seconds:.2f} s; {args.rounds} rounds"
     )
     for name in names[1:]:
-        low, mid, high = np.percentile(ratios[name], [25, 50, 75])
+        low, mid, high = ratio_quartiles(seconds[name], seconds["numpy"])
         print(f"{name} / numpy: {mid:.2f} (quartiles {low:.2f}-{high:.2f})")
     if args.lbfgs_iterations:
         _compare_lbfgs(X, y, max(2, args.rounds // 2), args.lbfgs_iterations)

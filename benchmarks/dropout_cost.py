@@ -13,8 +13,10 @@ not a test: these machines are too noisy for timed assertions.
 import argparse
 import time
 import warnings
+from functools import partial
 
 import numpy as np
+from _harness import ratio_quartiles, rotating_rounds
 
 from fastmlp import MLPRegressor
 
@@ -50,12 +52,14 @@ def main():
         y = rng.rand(20000)
         for rate in (0.0, args.rate):  # warm-up
             _fit_seconds(X[:1000], y[:1000], hidden, 1, rate)
-        ratios = []
-        for r in range(args.rounds):
-            order = (0.0, args.rate) if r % 2 == 0 else (args.rate, 0.0)
-            seconds = {rate: _fit_seconds(X, y, hidden, epochs, rate) for rate in order}
-            ratios.append(seconds[args.rate] / seconds[0.0])
-        low, mid, high = np.percentile(ratios, [25, 50, 75])
+        seconds = rotating_rounds(
+            {
+                rate: partial(_fit_seconds, X, y, hidden, epochs, rate)
+                for rate in (0.0, args.rate)
+            },
+            args.rounds,
+        )
+        low, mid, high = ratio_quartiles(seconds[args.rate], seconds[0.0])
         print(
             f"{name}: dropout {args.rate} / none = {mid:.2f} "
             f"(quartiles {low:.2f}-{high:.2f}, {args.rounds} rounds)"

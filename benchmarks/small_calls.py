@@ -16,10 +16,13 @@ machines are too noisy for timed assertions.
 """
 
 import argparse
+import statistics
 import time
 import warnings
+from functools import partial
 
 import numpy as np
+from _harness import ratio_quartiles, rotating_rounds
 from sklearn.datasets import make_classification
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 
@@ -46,26 +49,15 @@ def _seconds_per_predict(model, X, rows, calls):
     return (time.perf_counter() - start) / calls
 
 
-def _alternate(time_one, rounds):
-    """Each library's seconds per call in every round, and the rounds' ratios."""
-    ratios, seconds = [], {name: [] for name in LIBRARIES}
-    for r in range(rounds):
-        names = list(LIBRARIES) if r % 2 == 0 else list(LIBRARIES)[::-1]
-        this_round = {name: time_one(name) for name in names}
-        for name, value in this_round.items():
-            seconds[name].append(value)
-        ratios.append(this_round["scikit-learn"] / this_round["fastmlp"])
-    return seconds, ratios
-
-
-def _report(label, seconds, ratios):
-    low, mid, high = np.percentile(ratios, [25, 50, 75])
+def _report(label, seconds):
+    low, mid, high = ratio_quartiles(seconds["scikit-learn"], seconds["fastmlp"])
     medians = ", ".join(
-        f"{name} {np.median(values) * 1e6:.0f} us" for name, values in seconds.items()
+        f"{name} {statistics.median(values) * 1e6:.0f} us"
+        for name, values in seconds.items()
     )
     print(
         f"{label}: scikit-learn / fastmlp = {mid:.1f} (quartiles {low:.1f}-"
-        f"{high:.1f}, {len(ratios)} rounds; median per call: {medians})"
+        f"{high:.1f}, {len(seconds['fastmlp'])} rounds; median per call: {medians})"
     )
 
 
@@ -79,25 +71,23 @@ def main():
     for rows in (1, 10, 200):
         for estimator in LIBRARIES.values():  # warm-up
             _seconds_per_partial_fit(estimator, X, y, rows, 10)
-        seconds, ratios = _alternate(
-            lambda name, rows=rows: _seconds_per_partial_fit(
-                LIBRARIES[name], X, y, rows, args.calls
-            ),
-            args.rounds,
-        )
-        _report(f"partial_fit, {rows:>5} rows", seconds, ratios)
+        timers = {
+            name: partial(_seconds_per_partial_fit, estimator, X, y, rows, args.calls)
+            for name, estimator in LIBRARIES.items()
+        }
+        seconds = rotating_rounds(timers, args.rounds)
+        _report(f"partial_fit, {rows:>5} rows", seconds)
     fitted = {
         name: estimator(hidden_layer_sizes=(64,), random_state=0, max_iter=2).fit(X, y)
         for name, estimator in LIBRARIES.items()
     }
     for rows in (65, 200, 1000, 10000):
-        seconds, ratios = _alternate(
-            lambda name, rows=rows: _seconds_per_predict(
-                fitted[name], X, rows, args.calls
-            ),
-            args.rounds,
-        )
-        _report(f"predict_proba, {rows:>5} rows", seconds, ratios)
+        timers = {
+            name: partial(_seconds_per_predict, model, X, rows, args.calls)
+            for name, model in fitted.items()
+        }
+        seconds = rotating_rounds(timers, args.rounds)
+        _report(f"predict_proba, {rows:>5} rows", seconds)
 
 
 if __name__ == "__main__":
