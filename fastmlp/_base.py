@@ -1014,7 +1014,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _is_serving_input(self, X, dtype):
         # The serving case, a few rows of float input in the network's dtype,
         # takes the shortest path: ~3.2 us a call on 8 -> 100 -> 1 instead of
-        # 3.8 us through the general checks below.
+        # 3.8 us through the general checks below. _is_plain_input's tests are
+        # written out here: calling it costs ~0.15 us of those 3.2.
         return (
             type(X) is np.ndarray
             and X.ndim == 2
@@ -1049,15 +1050,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         values; a sum that overflows only sends X the long way.
         """
         if not (
-            type(X) is np.ndarray
+            self._is_plain_input(X)
             and type(y) is np.ndarray
-            and X.ndim == 2
             and y.ndim == 1
-            and X.dtype in _FLOAT_DTYPES
             and y.dtype.kind in y_kinds
-            and 0 < X.shape[0] == y.shape[0]
-            and X.shape[1] == self.n_features_in_
-            and not hasattr(self, "feature_names_in_")
+            and y.shape[0] == X.shape[0]
         ):
             return False
         with np.errstate(over="ignore", invalid="ignore"):

@@ -376,27 +376,27 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
-        elif not self.warm_start and (Y := self._known_label_indicator(y)) is not None:
-            return X, Y
-        else:
+        elif self.warm_start:
             classes = unique_labels(y)
-            if self.warm_start:
-                if set(classes) != set(self.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same "
-                        "classes as in the previous call to fit. Previously "
-                        f"got {self.classes_}, `y` has {classes}"
-                    )
-            elif np.setdiff1d(classes, self.classes_, assume_unique=True).size:
+            if set(classes) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same "
+                    "classes as in the previous call to fit. Previously "
+                    f"got {self.classes_}, `y` has {classes}"
+                )
+        Y = self._known_label_indicator(y)
+        if Y is not None:
+            return X, Y
+        if incremental and not self.warm_start:
+            # Known labels would have had their indicator: name the others.
+            classes = unique_labels(y)
+            if np.setdiff1d(classes, self.classes_, assume_unique=True).size:
                 raise ValueError(
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        Y = self._known_label_indicator(y)
-        if Y is None:
-            # bool, as scikit-learn keeps it: the stratified split reads it.
-            Y = self._label_binarizer.transform(y).astype(bool)
-        return X, Y
+        # bool, as scikit-learn keeps it: the stratified split reads it.
+        return X, self._label_binarizer.transform(y).astype(bool)
 
     def _known_label_indicator(self, y):
         """The bool label indicator of 1-D `y`, or None to take the long way.
