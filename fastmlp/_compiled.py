@@ -18,11 +18,18 @@ _CHOICES = ("auto", "generic", "avx2")
 def _cpu_has_avx2_fma():
     # NumPy's dispatcher has already asked the CPU (CPUID plus the OS's XSAVE
     # support); reuse its answer rather than probing again.
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__
-    except ImportError:  # pragma: no cover - private NumPy name moved
-        return False
-    return bool(__cpu_features__.get("AVX2")) and bool(__cpu_features__.get("FMA3"))
+    features = _numpy_cpu_features()
+    return bool(features.get("AVX2")) and bool(features.get("FMA3"))
+
+
+def _numpy_cpu_features():
+    # NumPy 2 renamed numpy.core to numpy._core; fastmlp supports both.
+    for module in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
+        try:
+            return importlib.import_module(module).__cpu_features__
+        except (ImportError, AttributeError):
+            continue
+    return {}  # pragma: no cover - private NumPy name moved again
 
 
 def _load(name, use_avx2):

@@ -71,6 +71,32 @@ def test_auto_picks_avx2_exactly_when_built_and_supported():
     assert done.stdout.strip() == expected
 
 
+def _proc_cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line for line in f if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return None
+
+
+@pytest.mark.skipif(_proc_cpu_flags() is None, reason="needs Linux's /proc/cpuinfo")
+def test_cpu_features_agree_with_the_kernel():
+    # An oracle independent of NumPy: the flags the Linux kernel reports.
+    flags = _proc_cpu_flags()
+    assert _compiled._cpu_has_avx2_fma() == ("avx2" in flags and "fma" in flags)
+
+
+@pytest.mark.filterwarnings("ignore:numpy.core:DeprecationWarning")
+def test_cpu_features_are_found_where_numpy_1_25_keeps_them(monkeypatch):
+    # NumPy < 1.26 has no numpy._core: the features are under numpy.core,
+    # where NumPy 2 still forwards them. Missing them silently ran the
+    # generic kernels on AVX2 machines.
+    expected = _compiled._numpy_cpu_features()
+    assert expected  # NumPy's table of the CPU features it dispatches on
+    monkeypatch.setitem(sys.modules, "numpy._core._multiarray_umath", None)
+    assert _compiled._numpy_cpu_features() == expected
+
+
 def test_generic_kernels_can_be_forced():
     done = _kernels_kind("generic")
     assert done.returncode == 0, done.stderr
