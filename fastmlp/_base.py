@@ -538,12 +538,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             except ValueError as exc:  # its messages say "sample_weight"
                 raise ValueError(f"Invalid sample_weight_val: {exc}") from exc
             check_non_negative(sample_weight_val, "`sample_weight_val`")
-            # Only recent scikit-learn versions refuse these in the check above.
-            if not sample_weight_val.any():
-                raise ValueError(
-                    "sample_weight_val sums to zero: the validation score and "
-                    "loss would be undefined."
-                )
         return ValidationRows(
             X_checked,
             y_score,
@@ -874,12 +868,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.loss_ = result.fun
         engine.params[...] = result.x
 
-    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight, *workspaces):
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, *args):
         """Loss and flat gradient at `packed_coef_inter`, for L-BFGS and tests.
 
-        The trailing workspace arguments of scikit-learn's signature are
-        accepted and ignored: the engine owns its workspaces.
+        `args` is ``sample_weight, *workspaces``, as scikit-learn >= 1.7
+        passes them, or the workspaces alone (four lists of arrays), as
+        scikit-learn 1.6 does: its test_mlp.py calls this with its own
+        signature. The workspaces are ignored: the engine owns its own.
         """
+        sample_weight = None
+        if args and not isinstance(args[0], list):
+            sample_weight = args[0]
         X = validate_data(
             self,
             X,

@@ -30,6 +30,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 import fastmlp
 
+from sklearn_support import require
+
 LIBRARIES = {
     "sklearn": {"classifier": sk_nn.MLPClassifier, "regressor": sk_nn.MLPRegressor},
     "fastmlp": {"classifier": fastmlp.MLPClassifier, "regressor": fastmlp.MLPRegressor},
@@ -88,6 +90,8 @@ class Case:
     error: type
     match: str  # regex fastmlp's message must contain
     kinds: tuple = KINDS
+    # Features scikit-learn's MLP needs for the call (sklearn_support.require)
+    needs: tuple = ()
 
 
 def _X_cases():
@@ -247,6 +251,7 @@ def _X_cases():
                 ).fit(X, _y(est), sample_weight=weights),
                 ValueError,
                 match,
+                needs=("sample_weight",),
             )
 
 
@@ -366,6 +371,7 @@ def _usage_cases():
         ValueError,
         r"validation set is too small",
         kinds=("regressor",),
+        needs=("the too-small validation set error",),
     )
     # Hand-set parameters that disagree with each other: the kernels would
     # index past the arrays if these reached them.
@@ -439,6 +445,7 @@ def _param_cases():
                     rf"The '{name}' parameter of MLP\w+ must be .* Got "
                     + re.escape(repr(value)),
                     kinds,
+                    needs=("the Poisson loss",) if name == "loss" else (),
                 )
     # Elements of the hidden_layer_sizes sequence are checked at fit.
     for sizes, error, match in [
@@ -480,6 +487,8 @@ def test_table_covers_every_parameter():
 @pytest.mark.parametrize("case, kind", _flatten(CASES))
 def test_bad_input_raises_like_sklearn(case, kind, library):
     est = LIBRARIES[library][kind]
+    if library == "sklearn":
+        require(*case.needs)
     with pytest.raises(case.error) as excinfo:
         case.call(est)
     # The exact type, not a subclass: the same for both libraries.
@@ -648,6 +657,7 @@ _HERE = Path(__file__).resolve()
 _CHILD = f"""
 import importlib.util, json, sys, warnings
 warnings.simplefilter("ignore")
+sys.path.insert(0, {str(_HERE.parent)!r})  # for its sibling modules, as pytest does
 spec = importlib.util.spec_from_file_location("bad_input_cases", {str(_HERE)!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)

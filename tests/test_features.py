@@ -25,6 +25,8 @@ from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
 
 from fastmlp import MLPClassifier, MLPRegressor
 
+from sklearn_support import require
+
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
     pytest.mark.filterwarnings("error::RuntimeWarning"),
@@ -437,6 +439,7 @@ def test_multi_output_regression_gradient_is_of_reported_loss():
         ) / (2 * eps)
     assert_allclose(grad, numerical, rtol=1e-6, atol=1e-9)
 
+    require("sample_weight")  # in scikit-learn's _backprop signature
     sk = SklearnMLPRegressor(hidden_layer_sizes=(5,), activation="tanh", alpha=0.1)
     sk.coefs_ = [c.astype(np.float64) for c in model.coefs_]
     sk.intercepts_ = [b.astype(np.float64) for b in model.intercepts_]

@@ -49,5 +49,6 @@ for _name in UPSTREAM_TESTS:
 
 
 def test_upstream_suite_was_found():
-    # Guards against a silent empty run if scikit-learn moves the file.
-    assert len(UPSTREAM_TESTS) >= 40
+    # Guards against a silent empty run if scikit-learn moves the file
+    # (scikit-learn 1.6's has 39 tests, 1.9's 43).
+    assert len(UPSTREAM_TESTS) >= 39

@@ -27,6 +27,8 @@ from sklearn.datasets import (
 
 import fastmlp
 
+from sklearn_support import require, weight_kwargs
+
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
     pytest.mark.filterwarnings("error::RuntimeWarning"),
@@ -78,11 +80,10 @@ def make_pair(task, **params):
     }
     if task in ("binary", "multiclass", "multilabel"):
         return fastmlp.MLPClassifier(**params), sk_nn.MLPClassifier(**params)
-    loss = "poisson" if task == "poisson" else "squared_error"
-    return (
-        fastmlp.MLPRegressor(loss=loss, **params),
-        sk_nn.MLPRegressor(loss=loss, **params),
-    )
+    if task == "poisson":
+        require("the Poisson loss")
+        params["loss"] = "poisson"
+    return fastmlp.MLPRegressor(**params), sk_nn.MLPRegressor(**params)
 
 
 def assert_fitted_equal(ours, theirs, X, tol=TOL):
@@ -281,8 +282,8 @@ def test_fit_matches_sklearn(case):
     if weighted:
         sample_weight = np.random.RandomState(12).uniform(0.2, 3.0, size=len(y))
 
-    ours.fit(X, y, sample_weight=sample_weight)
-    theirs.fit(X, y, sample_weight=sample_weight)
+    ours.fit(X, y, **weight_kwargs(sample_weight))
+    theirs.fit(X, y, **weight_kwargs(sample_weight))
 
     assert_fitted_equal(ours, theirs, X)
     if params.get("early_stopping"):
@@ -344,8 +345,8 @@ def test_multi_output_fit_is_sklearns_with_rescaled_step(
     ours, theirs = make_pair("regression", **params)
     sklearn_multi_output_step(ours, n_outputs)
 
-    ours.fit(X, Y, sample_weight=sample_weight)
-    theirs.fit(X, Y, sample_weight=sample_weight)
+    ours.fit(X, Y, **weight_kwargs(sample_weight))
+    theirs.fit(X, Y, **weight_kwargs(sample_weight))
 
     assert ours.n_iter_ == theirs.n_iter_
     if params.get("early_stopping"):
@@ -427,7 +428,7 @@ def test_partial_fit_sequence_matches_sklearn(task, solver):
     weights = np.random.RandomState(4).uniform(0.5, 2.0, size=len(y))
     for start in range(0, 120, 40):
         rows = slice(start, start + 40)
-        kwargs = {"sample_weight": weights[rows]} if start == 40 else {}
+        kwargs = weight_kwargs(weights[rows]) if start == 40 else {}
         ours.partial_fit(X[rows], y[rows], **classes, **kwargs)
         theirs.partial_fit(X[rows], y[rows], **classes, **kwargs)
         assert_fitted_equal(ours, theirs, X)

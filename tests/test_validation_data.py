@@ -235,7 +235,7 @@ def _bad_inputs():
         ),
         "sample_weight_val-zero": (
             {"X_val": X_val, "y_val": y_val, "sample_weight_val": np.zeros(n_val)},
-            "sample_weight_val(: Sample weights must contain| sums to zero)",
+            "Invalid sample_weight_val: Sample weights must contain at least one",
         ),
     }
 
