@@ -49,6 +49,19 @@ TOLERANCE = {
 }
 
 
+def _params_tolerance(solver_id, dtype):
+    tol = dict(TOLERANCE[np.dtype(dtype)])
+    if SOLVERS[solver_id][0] == "adam" and np.dtype(dtype) == np.float32:
+        # Adam's step is lr * g / (|g| + eps) at first, whatever g's size: a
+        # weight whose batch gradient nearly cancels (300 -> 256 -> 3 has a
+        # few, near 1e-6) moves by almost lr, and float32 round-off in g
+        # shifts that step by up to about 1 % of lr, depending on how the BLAS
+        # sums (seen after two epochs: 1.1e-4 with OpenBLAS 0.3.21, 3e-6 with
+        # 0.3.30).
+        tol["atol"] = max(tol["atol"], LEARNING_RATE["adam"] / 50)
+    return tol
+
+
 def make_optimizers(solver_id, params, dtype):
     solver, kwargs = SOLVERS[solver_id]
     lr = LEARNING_RATE[solver]
@@ -134,7 +147,7 @@ def check_epochs_match(
             order,
             sample_weight,
         )
-        tol = TOLERANCE[np.dtype(dtype)]
+        tol = _params_tolerance(solver_id, dtype)
         assert_allclose(loss_sum / n_samples, expected_loss, rtol=tol["rtol"])
         assert engine.params.dtype == dtype
         assert_allclose(engine.params, network.params, **tol)
