@@ -26,10 +26,10 @@ __all__ = [
 def _check_sample_weight(sample_weight, X, **kwargs):
     """scikit-learn's check, refusing all-zero weights on every version.
 
-    scikit-learn refuses them from 1.7 on; before, they passed, and L-BFGS
+    scikit-learn refuses them from 1.8 on; before, they passed, and L-BFGS
     then minimised a loss divided by zero (NaN, no error).
     """
     sample_weight = _sklearn_check_sample_weight(sample_weight, X, **kwargs)
-    if not sample_weight.any():  # scikit-learn >= 1.7's message
+    if not sample_weight.any():  # scikit-learn >= 1.8's message
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return sample_weight

@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """What the installed scikit-learn's MLP can do, for the tests using it as oracle.
 
-scikit-learn 1.7 gave its MLP `sample_weight` in `fit` and `partial_fit`
-(and in its loss functions and `_backprop`), the Poisson loss (with the
-'exp' output activation), an error for an early-stopping validation set too
-small to score, and early stopping on string labels (1.6 fails in
-`np.isnan`). fastmlp has all of them on every scikit-learn it
-supports (1.6 on). A test that needs the oracle to have one calls
+fastmlp behaves as the newest scikit-learn on every version it supports
+(1.6 on). Older ones lack what came later: in 1.7, `sample_weight` in `fit`
+and `partial_fit` (and in the loss functions and `_backprop`), the Poisson
+loss (with the 'exp' output activation) and an error for an early-stopping
+validation set too small to score; in 1.8, an error for all-zero sample
+weights (1.7 divides by zero) and early stopping on string labels (1.6 and
+1.7 fail in `np.isnan`). A test that needs the oracle to have one calls
 `require(...)`, which skips it on an older scikit-learn, naming what is
 missing; CI installs the newest scikit-learn, where nothing skips.
 """
@@ -18,23 +19,32 @@ import sklearn
 from sklearn.neural_network import MLPRegressor
 from sklearn.utils.fixes import parse_version
 
-_SINCE_1_7 = parse_version(sklearn.__version__).release >= (1, 7)
+_VERSION = parse_version(sklearn.__version__).release
 
+# feature -> (whether the installed scikit-learn has it, the version adding it)
 FEATURES = {
-    "sample_weight": "sample_weight" in inspect.signature(MLPRegressor.fit).parameters,
-    "the Poisson loss": "loss" in inspect.signature(MLPRegressor).parameters,
-    "the too-small validation set error": _SINCE_1_7,
-    "early stopping on string labels": _SINCE_1_7,
+    "sample_weight": (
+        "sample_weight" in inspect.signature(MLPRegressor.fit).parameters,
+        "1.7",
+    ),
+    "the Poisson loss": ("loss" in inspect.signature(MLPRegressor).parameters, "1.7"),
+    "the too-small validation set error": (_VERSION >= (1, 7), "1.7"),
+    "the all-zero sample_weight error": (_VERSION >= (1, 8), "1.8"),
+    "early stopping on string labels": (_VERSION >= (1, 8), "1.8"),
 }
 
 
 def require(*features):
     """Skip the calling test unless scikit-learn's MLP has these `FEATURES`."""
-    missing = [feature for feature in features if not FEATURES[feature]]
+    missing = [
+        f"{feature} (added in {FEATURES[feature][1]})"
+        for feature in features
+        if not FEATURES[feature][0]
+    ]
     if missing:
         pytest.skip(
             f"scikit-learn {sklearn.__version__}'s MLP lacks "
-            f"{' or '.join(missing)} (added in 1.7) to compare with"
+            f"{' and '.join(missing)} to compare with"
         )
 
 

@@ -243,6 +243,9 @@ def _X_cases():
         "sample_weight-2d": (np.ones((20, 2)), r"Sample weights must be 1D"),
     }
     for name, (weights, match) in bad_weights.items():
+        needs = ("sample_weight",)
+        if name == "sample_weight-zeros":
+            needs += ("the all-zero sample_weight error",)
         for solver in ("adam", "lbfgs"):
             yield Case(
                 f"fit-{solver}-{name}",
@@ -251,7 +254,7 @@ def _X_cases():
                 ).fit(X, _y(est), sample_weight=weights),
                 ValueError,
                 match,
-                needs=("sample_weight",),
+                needs=needs,
             )
 
 

@@ -33,11 +33,11 @@ Y = np.c_[X[:, 0] - X[:, 1], X[:, 2]]
 def test_all_zero_sample_weight_raises_where_sklearn_allows_it(
     monkeypatch, method, solver
 ):
-    # scikit-learn 1.6's check passes all-zero weights; L-BFGS then fitted
-    # a NaN loss without an error.
+    # scikit-learn 1.6's and 1.7's check passes all-zero weights; L-BFGS
+    # then fitted a NaN loss without an error.
     check = fastmlp._compat._sklearn_check_sample_weight
     allow = {}
-    if "allow_all_zero_weights" in inspect.signature(check).parameters:  # >= 1.7
+    if "allow_all_zero_weights" in inspect.signature(check).parameters:  # >= 1.8
         allow["allow_all_zero_weights"] = True
     monkeypatch.setattr(
         fastmlp._compat,
