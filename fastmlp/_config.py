@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""What this build of fastmlp runs on: OpenMP, threads, BLAS."""
+"""What this build of fastmlp runs on: dependencies, OpenMP, threads, BLAS."""
 
 import platform
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 from ._compiled import KIND
 from ._openmp_helpers import openmp_enabled
@@ -25,6 +26,9 @@ def show_config(file=None):
     print(
         f"fastmlp {fastmlp.__version__} on Python {platform.python_version()}", file=out
     )
+    # Bug reports need these: results and speed depend on them (the tests'
+    # oracle features on scikit-learn's, the kernel choice on NumPy's).
+    print(", ".join(f"{name} {_version_of(name)}" for name in _DEPENDENCIES), file=out)
     if openmp_enabled():
         print(f"OpenMP: enabled, {effective_n_threads()} threads", file=out)
     else:
@@ -41,3 +45,13 @@ def show_config(file=None):
             f"{pool['filepath']}",
             file=out,
         )
+
+
+_DEPENDENCIES = ("numpy", "scipy", "scikit-learn", "threadpoolctl")
+
+
+def _version_of(distribution):
+    try:
+        return version(distribution)
+    except PackageNotFoundError:  # pragma: no cover - importable, not installed
+        return "(no package metadata)"

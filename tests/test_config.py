@@ -36,6 +36,23 @@ def test_show_config_reports_openmp_and_blas():
     assert "blas:" in text
 
 
+def test_show_config_reports_dependency_versions():
+    import scipy
+    import sklearn
+    import threadpoolctl
+
+    out = io.StringIO()
+    fastmlp.show_config(file=out)
+    versions = out.getvalue().splitlines()[1]
+    for name, module in [
+        ("numpy", np),
+        ("scipy", scipy),
+        ("scikit-learn", sklearn),
+        ("threadpoolctl", threadpoolctl),
+    ]:
+        assert f"{name} {module.__version__}" in versions
+
+
 @pytest.mark.skipif(not openmp_enabled(), reason="thread limits need OpenMP")
 def test_threads_follow_threadpool_limits():
     with threadpool_limits(1, user_api="openmp"):
