@@ -872,13 +872,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """Loss and flat gradient at `packed_coef_inter`, for L-BFGS and tests.
 
         `args` is ``sample_weight, *workspaces``, as scikit-learn >= 1.7
-        passes them, or the workspaces alone (four lists of arrays), as
-        scikit-learn 1.6 does: its test_mlp.py calls this with its own
-        signature. The workspaces are ignored: the engine owns its own.
+        passes them, or the four workspace lists alone, as scikit-learn 1.6
+        does: its test_mlp.py calls this with its own signature. The
+        workspaces are ignored: the engine owns its own.
         """
-        sample_weight = None
-        if args and not isinstance(args[0], list):
-            sample_weight = args[0]
+        is_old_signature = len(args) == 4 and all(isinstance(a, list) for a in args)
+        sample_weight = args[0] if args and not is_old_signature else None
         X = validate_data(
             self,
             X,

@@ -69,6 +69,14 @@ def test_loss_grad_lbfgs_takes_both_sklearn_signatures(estimator, weighted):
     )
     assert loss_new == loss
     assert_array_equal(grad_new, grad)
+    # A list is still taken for weights where the signature says so.
+    if weighted:
+        listed = model._loss_grad_lbfgs(theta, X, target, list(sample_weight))
+        assert listed[0] == loss
+        listed = model._loss_grad_lbfgs(
+            theta, X, target, list(sample_weight), *workspaces
+        )
+        assert listed[0] == loss
     loss_old, grad_old = model._loss_grad_lbfgs(theta, X, target, *workspaces)
     if weighted:  # the old signature has no weights: the unweighted loss
         unweighted, _ = model._loss_grad_lbfgs(theta, X, target, None)
