@@ -9,9 +9,12 @@ from ._compiled import KIND
 from ._openmp_helpers import openmp_enabled
 from ._threads import effective_n_threads
 
+# The distributions show_config names, by their package (not module) names.
+_DEPENDENCIES = ("numpy", "scipy", "scikit-learn", "threadpoolctl")
+
 
 def show_config(file=None):
-    """Print how fastmlp was built and which native libraries it will use.
+    """Print the dependency versions, how fastmlp was built and its native libraries.
 
     Parameters
     ----------
@@ -45,9 +48,6 @@ def show_config(file=None):
             f"{pool['filepath']}",
             file=out,
         )
-
-
-_DEPENDENCIES = ("numpy", "scipy", "scikit-learn", "threadpoolctl")
 
 
 def _version_of(distribution):
