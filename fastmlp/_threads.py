@@ -74,7 +74,9 @@ def blas_single_threaded():
     with _lock:
         controller = _threadpool_controller()
         if _n_inside == 0:
-            _limit = controller.limit(limits=1, user_api="blas")
+            _limit = _as_blas_controller(
+                lambda: controller.limit(limits=1, user_api="blas")
+            )
         _n_inside += 1
     try:
         yield
@@ -82,7 +84,7 @@ def blas_single_threaded():
         with _lock:
             _n_inside -= 1
             if _n_inside == 0:
-                _limit.restore_original_limits()
+                _as_blas_controller(_limit.restore_original_limits)
                 _limit = None
 
 
@@ -106,6 +108,33 @@ def one_thread_per_task():
             yield
     finally:
         openmp_limit.restore_original_limits()
+
+
+def _as_blas_controller(change):
+    """Call `change` (which sets BLAS thread counts) with the right to do so.
+
+    From threadpoolctl 3.8 on, one Python thread at a time may change
+    OpenBLAS's process-wide thread count: the first thread to set it keeps
+    that right until it leaves a `with threadpool_limits` block, and what
+    other threads set is silently dropped. The cap above is entered by the
+    first call and restored by the last, often from two different threads,
+    and no `with` block spans it. Holding the right after the main thread's
+    first fit left BLAS uncapped under the kernels in every other thread,
+    and made users' own limits there do nothing. So take the right for the
+    change and give it back at once: another thread's limit, if one was in
+    force, is overridden while fastmlp runs, as on earlier versions, and its
+    owner takes the right back when it restores its limit.
+    """
+    from threadpoolctl import OpenBLASController
+
+    release = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if release is None:  # threadpoolctl < 3.8: any thread may change it
+        return change()
+    release(force=True)
+    try:
+        return change()
+    finally:
+        release()
 
 
 def _threadpool_controller():

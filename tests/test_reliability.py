@@ -7,8 +7,9 @@
   model and scikit-learn's "Training interrupted by user." warning.
 - Determinism: same seed and thread count, same bits; another thread count
   changes results at round-off only.
-- Threads: the kernels release the GIL, and one fitted model serves many
-  threads at once with identical results.
+- Threads: the kernels release the GIL, one fitted model serves many
+  threads at once with identical results, and BLAS stays on one thread
+  under the kernels whichever Python thread calls them.
 - Memory: hundreds of fit/predict cycles do not grow the process.
 
 Timing assertions compare against a baseline measured in the same test and
@@ -457,11 +458,21 @@ _BLAS_CHILD = textwrap.dedent(
     from concurrent.futures import ThreadPoolExecutor
     import numpy as np
     from threadpoolctl import threadpool_info
+    import fastmlp._engine
     from fastmlp import MLPClassifier, MLPRegressor
 
     def blas_threads():
         return sorted((p["filepath"], p["num_threads"]) for p in threadpool_info()
                       if p["user_api"] == "blas")
+
+    # BLAS's thread count while the kernels run, seen from inside.
+    during = []
+    predict = fastmlp._engine.Network.predict
+    def spy(self, params, inputs, n_threads, check_finite=False):
+        if n_threads > 1:
+            during.append(max(n for _, n in blas_threads()))
+        return predict(self, params, inputs, n_threads, check_finite)
+    fastmlp._engine.Network.predict = spy
 
     warnings.simplefilter("ignore")
     rng = np.random.RandomState(0)
@@ -479,7 +490,7 @@ _BLAS_CHILD = textwrap.dedent(
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(work, range(32)))
         after.append(blas_threads())
-    print(json.dumps({"before": before, "after": after}))
+    print(json.dumps({"before": before, "after": after, "during": during}))
     """
 )
 
@@ -488,9 +499,81 @@ def test_concurrent_calls_leave_blas_threads_as_found(json_child):
     # fit and predict cap BLAS at one thread while they run; that setting is
     # process-wide, so overlapping calls must not leave it capped. A fresh
     # interpreter: an earlier test here may have left it capped already.
-    report = json_child(_BLAS_CHILD)
+    report = json_child(_BLAS_CHILD, OMP_NUM_THREADS="2")
     for after in report["after"]:
         assert after == report["before"]
+    # ... and while they run, the cap holds in every thread.
+    assert len(report["during"]) == 96
+    assert set(report["during"]) == {1}
+
+
+_BLAS_CAP_CHILD = textwrap.dedent(
+    """
+    import json, threading, warnings
+    from concurrent.futures import ThreadPoolExecutor
+    from sklearn.datasets import load_digits
+    from threadpoolctl import threadpool_info, threadpool_limits
+    import fastmlp._engine
+    from fastmlp import MLPClassifier
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    # What BLAS runs on while fastmlp's kernels run, seen from inside.
+    seen = []
+    predict = fastmlp._engine.Network.predict
+    def spy(self, params, inputs, n_threads, check_finite=False):
+        if n_threads > 1:
+            seen.append((threading.current_thread().name, blas_threads()))
+        return predict(self, params, inputs, n_threads, check_finite)
+    fastmlp._engine.Network.predict = spy
+
+    warnings.simplefilter("ignore")
+    X, y = load_digits(return_X_y=True)
+
+    def fit_and_predict():
+        model = MLPClassifier(hidden_layer_sizes=(300,), max_iter=3, random_state=0)
+        model.fit(X, y)
+        return [c.tolist() for c in model.coefs_], model.predict_proba(X).tolist()
+
+    def users_own_limit():
+        with threadpool_limits(limits=1, user_api="blas"):
+            return blas_threads()
+
+    before = blas_threads()
+    in_main = fit_and_predict()
+    with ThreadPoolExecutor(1, thread_name_prefix="worker") as pool:
+        in_worker = pool.submit(fit_and_predict).result()
+        limited_in_worker = pool.submit(users_own_limit).result()
+    again_in_main = fit_and_predict()
+    print(json.dumps({
+        "before": before, "after": blas_threads(), "seen": seen,
+        "same_in_worker": in_worker == in_main,
+        "same_again_in_main": again_in_main == in_main,
+        "limited_in_worker": limited_in_worker,
+    }))
+    """
+)
+
+
+def test_blas_runs_on_one_thread_under_the_kernels_in_any_python_thread(json_child):
+    # threadpoolctl 3.8 lets only one Python thread at a time change
+    # OpenBLAS's (process-wide) thread count, and silently ignores the
+    # others. fastmlp's cap, taken first from the main thread, then held the
+    # right forever: in any other thread the kernels' OpenMP threads called a
+    # multithreaded BLAS, the same fit gave other bits there, and a user's own
+    # threadpool_limits in another thread did nothing.
+    report = json_child(_BLAS_CAP_CHILD, OMP_NUM_THREADS="2")
+    if max(report["before"]) < 2:
+        pytest.skip("BLAS runs on one thread here: a cap cannot be seen")
+    threads = {name.split("_")[0] for name, _ in report["seen"]}
+    assert threads == {"MainThread", "worker"}
+    for name, blas in report["seen"]:
+        assert max(blas) == 1, (name, blas)
+    assert report["same_in_worker"]
+    assert report["same_again_in_main"]
+    assert max(report["limited_in_worker"]) == 1
+    assert report["after"] == report["before"]
 
 
 _FORK_CHILD = textwrap.dedent(
