@@ -16,6 +16,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -954,25 +955,31 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             return self._predict_few(params, X)
         network = self._checked_network(params, X)
         inputs = kernel_inputs(X, dtype)
+        out = self._predict_rows(network, params, inputs, check_finite)
+        if out is None:
+            self._refuse_not_finite(X)
+            out = self._predict_rows(network, params, inputs, False)
+        return out
+
+    def _predict_rows(self, network, params, inputs, check_finite):
+        """Output activations on the threads the input's size calls for."""
         n_threads = effective_n_threads()
         if (
             n_threads == 1
             or n_samples_of(inputs) * params.shape[0] < _PARALLEL_PREDICT_MACS
         ):
             # Too small to share: one thread, no BLAS limit to enter.
-            out = network.predict(params, inputs, 1, check_finite)
-        else:
-            with blas_single_threaded():
-                out = network.predict(params, inputs, n_threads, check_finite)
-        if out is None:
-            self._raise_not_finite(X)
-        return out
+            return network.predict(params, inputs, 1, check_finite)
+        with blas_single_threaded():
+            return network.predict(params, inputs, n_threads, check_finite)
 
     def _predict_few(self, params, X):
         """Output activations of a few dense C-ordered rows in params' dtype."""
-        out = self._checked_network(params, X).predict_few(params, X)
+        network = self._checked_network(params, X)
+        out = network.predict_few(params, X)
         if out is None:
-            self._raise_not_finite(X)
+            self._refuse_not_finite(X)
+            out = network.predict(params, kernel_inputs(X, params.dtype), 1, False)
         return out
 
     def _checked_network(self, params, X):
@@ -985,11 +992,18 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             )
         return network
 
-    def _raise_not_finite(self, X):
-        """Raise scikit-learn's own error for the NaN or infinity a kernel found."""
+    def _refuse_not_finite(self, X):
+        """Raise scikit-learn's own error for the NaN or infinity a kernel found.
+
+        Returns under `sklearn.set_config(assume_finite=True)`, where
+        scikit-learn skips the check and computes: the caller then does the
+        same (rows holding NaN come out NaN, as scikit-learn's do). The
+        kernels' check costs nothing, so the setting is read only here.
+        """
         check_array(X, dtype=None, estimator=self, input_name="X")
-        # Unreachable unless NumPy and the kernel disagree on finiteness.
-        raise ValueError("Input X contains NaN or infinity.")
+        if not get_config()["assume_finite"]:
+            # Unreachable unless NumPy and the kernel disagree on finiteness.
+            raise ValueError("Input X contains NaN or infinity.")
 
     def _predict_network(self, params):
         """Shapes and codes for predicting with `params` and the activations."""

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from sklearn import config_context
 from sklearn import neural_network as sk_nn
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
@@ -560,6 +561,43 @@ def test_non_finite_in_large_predict_raises_like_sklearn(method, dtype, bad, n_r
         messages.append(str(raised.value))
     assert messages[1] == messages[0]
     assert "NaN" in messages[1] if np.isnan(bad) else "infinity" in messages[1]
+
+
+@pytest.mark.parametrize("container", ["dense", "csr"])
+@pytest.mark.parametrize("n_rows", [1, 100, 5000])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", KINDS)
+def test_non_finite_predict_under_assume_finite_computes_like_sklearn(
+    kind, dtype, bad, n_rows, container
+):
+    # set_config(assume_finite=True) tells scikit-learn to skip the check and
+    # compute; a drop-in must not raise there. The kernels find the bad value
+    # anyway, then predict without the check: the outputs must be
+    # scikit-learn's, NaN where its are NaN, on every path (serving kernel,
+    # one thread, several).
+    rng = np.random.RandomState(2)
+    X_fit = rng.uniform(size=(200, 30)).astype(dtype)
+    y = np.arange(200) % 3 if kind == "classifier" else X_fit[:, 0]
+    params = dict(hidden_layer_sizes=(40, 20), max_iter=3, random_state=0)
+    ours = LIBRARIES["fastmlp"][kind](**params).fit(X_fit, y)
+    theirs = LIBRARIES["sklearn"][kind](**params).fit(X_fit, y)
+    theirs.coefs_ = [c.copy() for c in ours.coefs_]
+    theirs.intercepts_ = [c.copy() for c in ours.intercepts_]
+    X_bad = rng.uniform(size=(n_rows, 30)).astype(dtype)
+    X_bad[n_rows * 6 // 7, 17] = bad
+    if container == "csr":
+        X_bad = sp.csr_matrix(X_bad)
+    method = "predict_proba" if kind == "classifier" else "predict"
+    with config_context(assume_finite=True):
+        expected = getattr(theirs, method)(X_bad)
+        got = getattr(ours, method)(X_bad)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    if np.isnan(bad):
+        assert np.isnan(got).any()
+    finite = ~np.isnan(expected)
+    np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", KINDS)
