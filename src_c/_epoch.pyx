@@ -27,6 +27,7 @@ epoch stops before it with STATUS_ZERO_WEIGHT.
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
+from libc.math cimport pow, sqrt
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy
 
@@ -90,9 +91,12 @@ cdef int _interrupt_pending() noexcept with gil:
 
 cdef inline double _step_size(const StepRule *rule, long adam_t) noexcept nogil:
     """The learning rate of step `adam_t`, with adam's bias correction."""
+    # C's pow and sqrt, as the reference's Python float ** int and np.sqrt:
+    # Cython's `**` on doubles computed this in complex arithmetic, which
+    # rounds differently and raises (without the GIL) when a power is negative.
     if rule.solver == SOLVER_ADAM:
-        return rule.learning_rate * (1 - rule.beta_2 ** adam_t) ** 0.5 / (
-            1 - rule.beta_1 ** adam_t)
+        return rule.learning_rate * sqrt(1 - pow(rule.beta_2, adam_t)) / (
+            1 - pow(rule.beta_1, adam_t))
     return rule.learning_rate
 
 

@@ -300,6 +300,32 @@ def test_fit_matches_sklearn(case):
         assert ours.n_iter_ < params["max_iter"]
 
 
+@pytest.mark.parametrize("n_epochs", [1, 2, 5])
+@pytest.mark.parametrize("batch_size", [1, 7, 150])
+@pytest.mark.parametrize(
+    "beta_1, beta_2", [(0.9, 0.999), (0.5, 0.9), (0.99, 0.9999), (0.0, 0.5)]
+)
+def test_adam_step_size_is_sklearns_to_the_bit(beta_1, beta_2, batch_size, n_epochs):
+    # Adam's bias-corrected step size, computed in the epoch kernel once per
+    # batch, must be the reference's float ** int and sqrt exactly: Cython's
+    # `**` on doubles had computed it in complex arithmetic, off in the last
+    # bit for some step counts.
+    ours, theirs = make_pair(
+        "multiclass",
+        solver="adam",
+        beta_1=beta_1,
+        beta_2=beta_2,
+        batch_size=batch_size,
+        max_iter=n_epochs,
+        hidden_layer_sizes=(3,),
+    )
+    X, y = problem("multiclass")
+    ours.fit(X, y)
+    theirs.fit(X, y)
+    assert ours.t_ == theirs.t_
+    assert ours._optimizer.learning_rate == theirs._optimizer.learning_rate
+
+
 # Multi-output squared error: scikit-learn back-propagates n_outputs times
 # the gradient of the loss it reports (its issue #8349), fastmlp the gradient
 # itself. With k outputs, scikit-learn's step on (data gradient + alpha * W /
