@@ -641,7 +641,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     drop_key=0 if drop_seed is None else epoch_key(drop_seed, self.t_),
                 )
                 self.n_iter_ += 1
-                self.loss_ = loss_sum / n_train
+                # np.float64, as scikit-learn's loss_ and loss_curve_ hold.
+                self.loss_ = np.float64(loss_sum / n_train)
                 self.t_ += n_train
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
@@ -834,7 +835,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             if not np.array_equal(last.get("x"), x):
                 loss_grad(x)
             self.n_iter_ = n_iterations[0]
-            self.loss_ = last["loss"]
+            self.loss_ = np.float64(last["loss"])
             if validation is not None:
                 self._record_validation(validation, engine, 1.0 / total_weight)
             if stop_requested(callbacks, self):
@@ -859,14 +860,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             warnings.warn("Training interrupted by user.")
             self._stop_reason = "interrupted"
             self.n_iter_ = n_evaluations[0]
-            self.loss_ = float("nan")
+            self.loss_ = np.float64(np.nan)
             return
         except _StopFit:
             # on_iteration left the iterate, n_iter_ and loss_ in place.
             self._stop_reason = "callback"
             return
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
-        self.loss_ = result.fun
+        self.loss_ = np.float64(result.fun)
         engine.params[...] = result.x
 
     def _loss_grad_lbfgs(self, packed_coef_inter, X, y, *args):

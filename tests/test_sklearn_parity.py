@@ -99,6 +99,13 @@ def assert_fitted_equal(ours, theirs, X, tol=TOL):
             assert getattr(ours, name) is None, name
         else:
             assert_allclose(getattr(ours, name), expected, **tol, err_msg=name)
+            # The same types too: np.float64 and float print differently.
+            if name in FITTED_CURVES:
+                assert {type(v) for v in getattr(ours, name)} == {
+                    type(v) for v in expected
+                }, name
+            else:
+                assert type(getattr(ours, name)) is type(expected), name
     assert len(ours.coefs_) == len(theirs.coefs_)
     for ours_array, their_array in zip(
         ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True
