@@ -229,8 +229,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def __setstate__(self, state):
         super().__setstate__(state)
         if hasattr(self, "coefs_"):
+            best_is_live = self._best_is_live()  # pickle keeps shared lists
             params = self._current_params()
             self._adopt_params(params, Layout(self._layer_units()))
+            if best_is_live:
+                self._keep_best_live()
             self._network = Network(
                 self._layer_units(), self.activation, self.out_activation_, self.loss
             )
@@ -433,6 +436,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._initialize(layer_units, dtype)
         else:
             self._check_continued_shapes(layer_units)
+        best_is_live = self._best_is_live()
         engine = Engine(
             layer_units,
             self.activation,
@@ -445,6 +449,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             dropout=self.dropout,
         )
         self._adopt_params(engine.params, engine.layout)
+        if best_is_live:
+            self._keep_best_live()
         # Shapes and codes for predict (validation scores, callbacks, and
         # after the fit), not the training workspaces. Set before training:
         # a network kept from a fit of other shapes would read past the buffer.
@@ -701,6 +707,29 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if early_stopping:
             params = engine.layout.pack(self._best_coefs, self._best_intercepts, dtype)
             self._adopt_params(params, engine.layout)
+            self._keep_best_live()
+
+    def _keep_best_live(self):
+        """Make the best-score snapshot the live weights, as scikit-learn's is.
+
+        scikit-learn ends a fit with early stopping by `coefs_ = _best_coefs`
+        (the same lists), and its optimizers then update those arrays in
+        place. So after a warm start or partial_fit, until a new best score
+        replaces the snapshot with copies, the "best" weights it restores are
+        the current ones: a warm-start fit whose scores never beat the last
+        fit's best ends with its last epoch's weights, not the last fit's.
+        fastmlp moves the weights to a new buffer each fit, so it keeps the
+        lists shared (and re-shares them after each move) to match.
+        """
+        self._best_coefs = self.coefs_
+        self._best_intercepts = self.intercepts_
+
+    def _best_is_live(self):
+        """Whether the best-score snapshot is the live weights' own lists."""
+        return (
+            getattr(self, "_best_coefs", None) is self.coefs_
+            and getattr(self, "_best_intercepts", None) is self.intercepts_
+        )
 
     def _warn_diverged(self, early_stopping, params):
         weights_finite = np.isfinite(params).all()

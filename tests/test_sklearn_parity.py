@@ -13,6 +13,7 @@ Multi-output regression, whose gradient differs on purpose (scikit-learn
 issue #8349), agrees once the step is rescaled as the README says.
 """
 
+import pickle
 from functools import cache
 
 import numpy as np
@@ -438,6 +439,48 @@ def test_warm_start_sequence_matches_sklearn(task, params):
         ours.fit(X, y)
         theirs.fit(X, y)
         assert_fitted_equal(ours, theirs, X)
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_warm_start_with_early_stopping_restores_what_sklearn_does(task, solver):
+    # scikit-learn ends an early-stopping fit with `coefs_ = _best_coefs`,
+    # the same lists, which its optimizer then trains in place: a later
+    # warm-start fit (or partial_fit) that never beats the carried-over best
+    # score "restores" its own last weights. Fits on other rows (so other
+    # validation splits), and pickling between them. (partial_fit cannot
+    # follow: scikit-learn refuses early stopping there, or fails without.)
+    X, y = problem(task)
+    ours, theirs = make_pair(
+        task,
+        solver=solver,
+        warm_start=True,
+        early_stopping=True,
+        validation_fraction=0.3,
+        n_iter_no_change=1,
+        tol=0.0,
+        max_iter=3,
+    )
+    steps = [
+        ("fit", slice(0, 150)),
+        ("pickle", None),  # pickle keeps the lists shared
+        ("fit", slice(0, 60)),
+        ("fit", slice(60, 120)),
+        ("fit", slice(30, 150)),
+        ("fit", slice(0, 90)),
+    ]
+    fits_without_new_best = 0
+    for step, rows in steps:
+        if step == "pickle":
+            ours, theirs = pickle.loads(pickle.dumps((ours, theirs)))
+            continue
+        best_before = getattr(theirs, "best_validation_score_", None)
+        for model in (ours, theirs):
+            model.fit(X[rows], y[rows])
+        assert_fitted_equal(ours, theirs, X)
+        if step == "fit" and theirs.best_validation_score_ == best_before:
+            fits_without_new_best += 1
+    assert fits_without_new_best >= 1  # the case this test is about
 
 
 @pytest.mark.parametrize(
