@@ -41,7 +41,7 @@ def effective_n_threads():
 
 
 _lock = threading.Lock()
-_controller = None
+_controllers = None  # {"blas": ..., "openmp": ...}, built on first use
 _n_inside = 0
 _limit = None
 
@@ -66,17 +66,13 @@ def blas_single_threaded():
     never call a multithreaded BLAS from inside those threads (see
     src_c/_network.pxd). BLAS thread counts are process-wide, so concurrent
     fits and predictions share one limit: the first to enter sets it, the
-    last to leave restores what was there before. One controller is built
-    lazily and reused: entering its limit costs microseconds, building one
-    a millisecond.
+    last to leave restores what was there before.
     """
     global _n_inside, _limit
     with _lock:
-        controller = _threadpool_controller()
+        controller = _threadpool_controller("blas")
         if _n_inside == 0:
-            _limit = _as_blas_controller(
-                lambda: controller.limit(limits=1, user_api="blas")
-            )
+            _limit = _as_blas_controller(lambda: controller.limit(limits=1))
         _n_inside += 1
     try:
         yield
@@ -101,8 +97,8 @@ def one_thread_per_task():
     as in blas_single_threaded.
     """
     with _lock:
-        controller = _threadpool_controller()
-    openmp_limit = controller.limit(limits=1, user_api="openmp")
+        controller = _threadpool_controller("openmp")
+    openmp_limit = controller.limit(limits=1)
     try:
         with blas_single_threaded():
             yield
@@ -137,11 +133,22 @@ def _as_blas_controller(change):
         release()
 
 
-def _threadpool_controller():
-    """The one ThreadpoolController, built on first use (under _lock)."""
-    global _controller
-    if _controller is None:
+def _threadpool_controller(user_api):
+    """A ThreadpoolController of `user_api`'s libraries only (under _lock).
+
+    Only those: a limit restores every library its controller holds to
+    what it found, so a BLAS limit held a whole controller would also
+    reset the restoring thread's OpenMP count to the entering thread's, and
+    an OpenMP limit would put back a BLAS count that another call had
+    capped since. Built once, on first use: entering a limit costs
+    microseconds, building a controller a millisecond.
+    """
+    global _controllers
+    if _controllers is None:
         from threadpoolctl import ThreadpoolController
 
-        _controller = ThreadpoolController()
-    return _controller
+        every_library = ThreadpoolController()
+        _controllers = {
+            api: every_library.select(user_api=api) for api in ("blas", "openmp")
+        }
+    return _controllers[user_api]

@@ -576,6 +576,82 @@ def test_blas_runs_on_one_thread_under_the_kernels_in_any_python_thread(json_chi
     assert report["after"] == report["before"]
 
 
+_LIMITS_APART_CHILD = textwrap.dedent(
+    """
+    import json, threading
+    import numpy, scipy.linalg
+    from threadpoolctl import threadpool_info, threadpool_limits
+    from fastmlp._threads import (
+        blas_single_threaded, effective_n_threads, one_thread_per_task)
+
+    def blas_threads():
+        pools = threadpool_info()
+        return max(p["num_threads"] for p in pools if p["user_api"] == "blas")
+
+    def run(*targets):
+        threads = [threading.Thread(target=t) for t in targets]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    report = {"blas_default": blas_threads()}
+
+    # A Dask task's OpenMP limit, entered before another call's BLAS cap and
+    # left while that call still runs, must leave the cap in place.
+    task_in, call_in, task_out = (threading.Event() for _ in range(3))
+    def task():
+        with one_thread_per_task():
+            task_in.set()
+            call_in.wait()
+        task_out.set()
+    def call():
+        task_in.wait()
+        with blas_single_threaded():
+            call_in.set()
+            task_out.wait()
+            report["blas_in_call_after_task"] = blas_threads()
+    run(task, call)
+
+    # The last call to leave the BLAS cap restores BLAS only: not its own
+    # OpenMP count to what the first call's thread had.
+    # (The user's limit comes first: leaving it restores every library to
+    # what it found, a capped BLAS included.)
+    limited, first_in, second_in, first_out = (threading.Event() for _ in range(4))
+    def first():
+        limited.wait()
+        with blas_single_threaded():
+            first_in.set()
+            second_in.wait()
+        first_out.set()
+    def second():
+        with threadpool_limits(limits=1, user_api="openmp"):
+            limited.set()
+            first_in.wait()
+            with blas_single_threaded():
+                second_in.set()
+                first_out.wait()
+            report["openmp_after_leaving_last"] = effective_n_threads()
+    run(first, second)
+    report["blas_after"] = blas_threads()
+    print(json.dumps(report))
+    """
+)
+
+
+def test_blas_and_openmp_limits_are_restored_apart(json_child):
+    # A threadpoolctl limit restores every library its controller holds:
+    # fastmlp's OpenMP limit (Dask tasks) put back a BLAS count another
+    # call had capped since, and its BLAS cap reset the last thread's OpenMP
+    # count inside a user's own threadpool_limits block.
+    report = json_child(_LIMITS_APART_CHILD, OMP_NUM_THREADS="2")
+    assert report["openmp_after_leaving_last"] == 1
+    if report["blas_default"] < 2:
+        pytest.skip("BLAS runs on one thread here: a cap cannot be seen")
+    assert report["blas_in_call_after_task"] == 1
+    assert report["blas_after"] == report["blas_default"]
+
+
 _FORK_CHILD = textwrap.dedent(
     """
     import json, multiprocessing, warnings
