@@ -714,9 +714,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         scikit-learn ends a fit with early stopping by `coefs_ = _best_coefs`
         (the same lists), and its optimizers then update those arrays in
-        place. So after a warm start or partial_fit, until a new best score
-        replaces the snapshot with copies, the "best" weights it restores are
-        the current ones: a warm-start fit whose scores never beat the last
+        place. So in a later warm-start fit, until a new best score replaces
+        the snapshot with copies, the "best" weights it restores are the
+        current ones: a warm-start fit whose scores never beat the last
         fit's best ends with its last epoch's weights, not the last fit's.
         fastmlp moves the weights to a new buffer each fit, so it keeps the
         lists shared (and re-shares them after each move) to match.

@@ -137,10 +137,10 @@ def _threadpool_controller(user_api):
     """A ThreadpoolController of `user_api`'s libraries only (under _lock).
 
     Only those: a limit restores every library its controller holds to
-    what it found, so a BLAS limit held a whole controller would also
-    reset the restoring thread's OpenMP count to the entering thread's, and
-    an OpenMP limit would put back a BLAS count that another call had
-    capped since. Built once, on first use: entering a limit costs
+    what it found, so a BLAS limit on a controller of every library would
+    also reset the restoring thread's OpenMP count to the entering
+    thread's, and an OpenMP limit would put back a BLAS count that another
+    call had capped since. Built once, on first use: entering a limit costs
     microseconds, building a controller a millisecond.
     """
     global _controllers
