@@ -10,7 +10,7 @@ stopping, warnings. Each epoch itself is one call into C (`Engine`).
 import operator
 import warnings
 from abc import ABC, abstractmethod
-from itertools import chain, repeat
+from itertools import chain
 from numbers import Integral, Real
 
 import numpy as np
@@ -39,7 +39,7 @@ from ._compat import (
 )
 from ._dropout import dropout_seed, epoch_key
 from ._engine import Engine, Network, kernel_inputs, n_samples_of
-from ._layout import Layout
+from ._layout import Layout, layer_units_of
 from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._random import OrderShuffler, fit_random_state
 from ._threads import blas_single_threaded, effective_n_threads
@@ -51,8 +51,6 @@ from ._validation import (
     mean_loss,
     penalty_scale,
 )
-
-_BASE = operator.attrgetter("base")
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -189,12 +187,15 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         return [operator.index(s) for s in sizes]  # 5.5 is an error, as in sklearn
 
     def _layer_units(self):
-        return [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+        return layer_units_of(self.coefs_, self.intercepts_)
 
     def _adopt_params(self, params, layout):
         """Make `params` the flat buffer behind `coefs_` and `intercepts_`."""
         self._params = params
         self.coefs_, self.intercepts_ = layout.views(params)
+        # The views themselves, in order: a list that was shortened, reordered
+        # or given another array no longer matches them, and is re-packed.
+        self._views = (*self.coefs_, *self.intercepts_)
 
     def _current_params(self):
         """The flat buffer behind `coefs_`/`intercepts_`, re-packed if needed.
@@ -205,23 +206,24 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         params = getattr(self, "_params", None)
         if params is not None:
             # C-level iteration: this check runs on every single-row predict.
-            try:
-                bases = map(_BASE, chain(self.coefs_, self.intercepts_))
-                if all(map(operator.is_, bases, repeat(params))):
-                    return params
-            except AttributeError:
-                pass  # a list or other non-array was assigned: re-pack
+            views = self._views
+            if len(self.coefs_) + len(self.intercepts_) == len(views) and all(
+                map(operator.is_, chain(self.coefs_, self.intercepts_), views)
+            ):
+                return params
+        layer_units = self._layer_units()  # refuses lists that do not chain
         arrays = list(self.coefs_) + list(self.intercepts_)
         dtype = np.result_type(*[np.asarray(a).dtype for a in arrays])
         if dtype not in (np.float32, np.float64):
             dtype = np.float64
-        return Layout(self._layer_units()).pack(self.coefs_, self.intercepts_, dtype)
+        return Layout(layer_units).pack(self.coefs_, self.intercepts_, dtype)
 
     def __getstate__(self):
         state = super().__getstate__()
         # coefs_ and intercepts_ already hold every value; the buffer is
         # rebuilt on load so they become its views again.
         state.pop("_params", None)
+        state.pop("_views", None)
         state.pop("_network", None)
         state.pop("_seeded", None)  # a cache (fit_random_state)
         return state
@@ -466,6 +468,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         shapes there, and its L-BFGS reads the old weights into the new ones.
         """
         fitted = self._layer_units()
+        if layer_units[0] != fitted[0]:  # hand-set coefs_
+            raise ValueError(
+                f"X has {layer_units[0]} features, but coefs_[0] has {fitted[0]} rows."
+            )
         if list(layer_units[1:-1]) != fitted[1:-1]:
             raise ValueError(
                 f"hidden_layer_sizes={tuple(layer_units[1:-1])} differs from the "

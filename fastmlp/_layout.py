@@ -9,6 +9,49 @@ an optimizer step is one loop and L-BFGS's vector is the buffer itself.
 import numpy as np
 
 
+def layer_units_of(coefs, intercepts):
+    """The layer widths (input first) of hand-set weight lists, checked.
+
+    Users, and scikit-learn's own tests, assign `coefs_` and `intercepts_`;
+    lists that do not chain into one network are refused here, naming the
+    array at fault, before a buffer is packed from them.
+    """
+    if len(coefs) == 0 or len(coefs) != len(intercepts):
+        raise ValueError(
+            f"coefs_ has {len(coefs)} entries and intercepts_ {len(intercepts)}: a "
+            "network needs a coef matrix and an intercept vector per layer, and "
+            "at least one layer."
+        )
+    shapes = []
+    for name, arrays, ndim in (("coefs_", coefs, 2), ("intercepts_", intercepts, 1)):
+        for i, array in enumerate(arrays):
+            dtype = getattr(array, "dtype", None)
+            if np.ndim(array) != ndim or dtype is None or dtype.kind not in "biuf":
+                raise ValueError(
+                    f"{name}[{i}] must be a {ndim}-D array of real numbers, got "
+                    f"{type(array).__name__} of shape {np.shape(array)}"
+                    + (f" and dtype {dtype}." if dtype is not None else ".")
+                )
+        shapes.append([np.shape(a) for a in arrays])
+    coef_shapes, intercept_shapes = shapes
+    for i in range(1, len(coef_shapes)):
+        if coef_shapes[i][0] != coef_shapes[i - 1][1]:
+            raise ValueError(
+                f"coefs_[{i}] has shape {coef_shapes[i]}, but coefs_[{i - 1}] has "
+                f"shape {coef_shapes[i - 1]}: a layer's inputs are the previous "
+                f"layer's {coef_shapes[i - 1][1]} outputs."
+            )
+    for i, (coef_shape, intercept_shape) in enumerate(
+        zip(coef_shapes, intercept_shapes, strict=True)
+    ):
+        if intercept_shape != (coef_shape[1],):
+            raise ValueError(
+                f"intercepts_[{i}] has shape {intercept_shape}, but coefs_[{i}] has "
+                f"shape {coef_shape}: it needs shape ({coef_shape[1]},)."
+            )
+    return [coef_shapes[0][0]] + [shape[1] for shape in coef_shapes]
+
+
 class Layout:
     """Offsets of a network with the given layer widths (input first)."""
 

@@ -73,3 +73,72 @@ def test_hand_set_coefs_of_another_width_are_refused(n_rows):
     ours.coefs_[0] = np.zeros((X.shape[1] + 1, 20))
     with pytest.raises(ValueError, match="X has 64 features, but coefs_.0. has 65"):
         ours.predict(X[:n_rows])
+
+
+# Hand-set weight lists that do not make one network: each use names the
+# array at fault. Before, most failed in a reshape, and a shortened list
+# (one intercept removed, or both lists emptied) was ignored: predictions
+# came from the weights of the last fit.
+BROKEN_WEIGHTS = {
+    "coef-chain": (
+        lambda m: m.coefs_.__setitem__(1, np.zeros((7, 10))),
+        r"coefs_\[1\] has shape \(7, 10\), but coefs_\[0\] has shape \(64, 20\)",
+    ),
+    "intercept-length": (
+        lambda m: m.intercepts_.__setitem__(0, np.zeros(3)),
+        r"intercepts_\[0\] has shape \(3,\), but coefs_\[0\] has shape \(64, 20\)",
+    ),
+    "intercept-removed": (
+        lambda m: m.intercepts_.pop(),
+        r"coefs_ has 2 entries and intercepts_ 1",
+    ),
+    "both-emptied": (
+        lambda m: (m.coefs_.clear(), m.intercepts_.clear()),
+        r"coefs_ has 0 entries and intercepts_ 0",
+    ),
+    "coef-3d": (
+        lambda m: m.coefs_.__setitem__(0, m.coefs_[0][..., None]),
+        r"coefs_\[0\] must be a 2-D array of real numbers, got ndarray of shape",
+    ),
+    "coef-complex": (
+        lambda m: m.coefs_.__setitem__(0, m.coefs_[0] + 1j),
+        r"coefs_\[0\] must be a 2-D array of real numbers.*complex128",
+    ),
+    "coef-list": (
+        lambda m: m.coefs_.__setitem__(0, m.coefs_[0].tolist()),
+        r"coefs_\[0\] must be a 2-D array of real numbers, got list",
+    ),
+}
+
+
+@pytest.mark.parametrize("broken", list(BROKEN_WEIGHTS))
+def test_hand_set_weights_that_do_not_chain_are_refused(broken):
+    break_weights, message = BROKEN_WEIGHTS[broken]
+    ours, _, X = _pair(np.float64)
+    break_weights(ours)
+    for n_rows in (1, 300):  # the serving path and the chunked one
+        with pytest.raises(ValueError, match=message):
+            ours.predict_proba(X[:n_rows])
+    with pytest.raises(ValueError, match=message):
+        ours.partial_fit(X, np.arange(len(X)) % 10)
+    with pytest.raises(ValueError, match=message):
+        ours.set_params(warm_start=True).fit(X, np.arange(len(X)) % 10)
+
+
+@pytest.mark.parametrize("n_rows", [1, 300])
+def test_hand_set_weights_in_another_order_are_used(n_rows):
+    # Each array is still a view of the fitted buffer, in another place: the
+    # buffer must not be taken for the lists.
+    ours, theirs, X = _pair(np.float64, hidden_layer_sizes=(20, 20, 20))
+    for model in (ours, theirs):
+        model.coefs_[1], model.coefs_[2] = model.coefs_[2], model.coefs_[1]
+    assert_allclose(
+        ours.predict_proba(X[:n_rows]), theirs.predict_proba(X[:n_rows]), rtol=1e-12
+    )
+
+
+def test_hand_set_input_width_is_refused_when_training_continues():
+    ours, _, X = _pair(np.float64)
+    ours.coefs_[0] = np.zeros((X.shape[1] + 1, 20))
+    with pytest.raises(ValueError, match="X has 64 features, but coefs_.0. has 65"):
+        ours.partial_fit(X, np.arange(len(X)) % 10)
