@@ -212,8 +212,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             ):
                 return params
         layer_units = self._layer_units()  # refuses lists that do not chain
-        arrays = list(self.coefs_) + list(self.intercepts_)
-        dtype = np.result_type(*[np.asarray(a).dtype for a in arrays])
+        dtype = np.result_type(*self.coefs_, *self.intercepts_)
         if dtype not in (np.float32, np.float64):
             dtype = np.float64
         return Layout(layer_units).pack(self.coefs_, self.intercepts_, dtype)
@@ -1015,7 +1014,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         out = network.predict_few(params, X)
         if out is None:
             self._refuse_not_finite(X)
-            out = network.predict(params, kernel_inputs(X, params.dtype), 1, False)
+            out = self._predict_rows(network, params, kernel_inputs(X, X.dtype), False)
         return out
 
     def _checked_network(self, params, X):

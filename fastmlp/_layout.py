@@ -22,34 +22,32 @@ def layer_units_of(coefs, intercepts):
             "network needs a coef matrix and an intercept vector per layer, and "
             "at least one layer."
         )
-    shapes = []
-    for name, arrays, ndim in (("coefs_", coefs, 2), ("intercepts_", intercepts, 1)):
-        for i, array in enumerate(arrays):
-            dtype = getattr(array, "dtype", None)
-            if np.ndim(array) != ndim or dtype is None or dtype.kind not in "biuf":
-                raise ValueError(
-                    f"{name}[{i}] must be a {ndim}-D array of real numbers, got "
-                    f"{type(array).__name__} of shape {np.shape(array)}"
-                    + (f" and dtype {dtype}." if dtype is not None else ".")
-                )
-        shapes.append([np.shape(a) for a in arrays])
-    coef_shapes, intercept_shapes = shapes
-    for i in range(1, len(coef_shapes)):
-        if coef_shapes[i][0] != coef_shapes[i - 1][1]:
+    for i, coef in enumerate(coefs):
+        _check_real_array(coef, f"coefs_[{i}]", ndim=2)
+        if i > 0 and coef.shape[0] != coefs[i - 1].shape[1]:
             raise ValueError(
-                f"coefs_[{i}] has shape {coef_shapes[i]}, but coefs_[{i - 1}] has "
-                f"shape {coef_shapes[i - 1]}: a layer's inputs are the previous "
-                f"layer's {coef_shapes[i - 1][1]} outputs."
+                f"coefs_[{i}] has shape {coef.shape}, but coefs_[{i - 1}] has shape "
+                f"{coefs[i - 1].shape}: a layer's inputs are the previous layer's "
+                f"{coefs[i - 1].shape[1]} outputs."
             )
-    for i, (coef_shape, intercept_shape) in enumerate(
-        zip(coef_shapes, intercept_shapes, strict=True)
-    ):
-        if intercept_shape != (coef_shape[1],):
+    for i, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
+        _check_real_array(intercept, f"intercepts_[{i}]", ndim=1)
+        if intercept.shape != (coef.shape[1],):
             raise ValueError(
-                f"intercepts_[{i}] has shape {intercept_shape}, but coefs_[{i}] has "
-                f"shape {coef_shape}: it needs shape ({coef_shape[1]},)."
+                f"intercepts_[{i}] has shape {intercept.shape}, but coefs_[{i}] has "
+                f"shape {coef.shape}: it needs shape ({coef.shape[1]},)."
             )
-    return [coef_shapes[0][0]] + [shape[1] for shape in coef_shapes]
+    return [coefs[0].shape[0]] + [coef.shape[1] for coef in coefs]
+
+
+def _check_real_array(array, name, ndim):
+    dtype = getattr(array, "dtype", None)
+    if np.ndim(array) != ndim or dtype is None or dtype.kind not in "biuf":
+        raise ValueError(
+            f"{name} must be a {ndim}-D array of real numbers, got "
+            f"{type(array).__name__} of shape {np.shape(array)}"
+            + (f" and dtype {dtype}." if dtype is not None else ".")
+        )
 
 
 class Layout:
