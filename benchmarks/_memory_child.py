@@ -1,10 +1,16 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Fit one implementation once in this fresh process; print its peak RSS.
+"""Run one scenario of one implementation in this fresh process; print its memory.
 
-Run by run.py as ``python _memory_child.py IMPL DATA_DIR``. Prints one JSON
-line: ``rss_after_load_mb`` (peak RSS after importing the library and
-loading X and y), ``peak_mb`` (peak RSS after one epoch of fit) and their
-difference, ``fit_increase_mb``: the memory the fit itself added.
+Run by run.py as ``python _memory_child.py IMPL SCENARIO DATA_DIR``. Prints
+one JSON line: ``rss_before_mb`` (peak RSS once the library is imported and
+X and y are loaded, and for ``predict_proba`` the small model is fitted),
+``peak_mb`` (peak RSS after the measured call) and their difference,
+``increase_mb``: what the call itself added at its peak.
+
+Scenarios (SCENARIOS): one epoch of adam, the same with early stopping (its
+validation split), two L-BFGS iterations (full-batch), and predict_proba on
+all of X by a model fitted on its first rows. A scenario an implementation
+does not support prints ``{"unsupported": true}``.
 
 The peak is VmHWM from /proc/self/status where it exists: ru_maxrss survives
 exec on Linux, so a child forked from the large benchmark process would
@@ -18,8 +24,16 @@ import sys
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# name: (estimator parameters, what is measured)
+SCENARIOS = {
+    "adam_epoch": ({"max_iter": 1}, "fit"),
+    "early_stopping": ({"max_iter": 1, "early_stopping": True}, "fit"),
+    "lbfgs": ({"solver": "lbfgs", "max_iter": 2}, "fit"),
+    "predict_proba": ({"max_iter": 1}, "predict_proba"),
+}
+# predict_proba's model is fitted on this many rows, so that the fit's own
+# peak stays below the prediction's.
+PREDICT_FIT_ROWS = 2000
 
 
 def _peak_mb():
@@ -35,36 +49,57 @@ def _peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
 
 
+def _estimator(impl, params):
+    """The implementation's classifier, or None when it lacks a parameter."""
+    if impl == "fastmlp":
+        from fastmlp import MLPClassifier
+
+        return MLPClassifier(**params)
+    if impl == "sklearn":
+        from sklearn.neural_network import MLPClassifier
+
+        return MLPClassifier(**params)
+    # Neither the NumPy baseline nor the PyTorch model has early stopping.
+    if params.get("early_stopping"):
+        return None
+    if impl == "baseline":
+        from fastmlp.numpy_baseline import BaselineMLPClassifier
+
+        return BaselineMLPClassifier(**params)
+    from _torch_mlp import TorchMLP
+
+    return TorchMLP("multiclass", **params)
+
+
 def main():
-    impl, data_dir = sys.argv[1], sys.argv[2]
+    # The checkout's fastmlp (when it is not installed) and _torch_mlp.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    impl, scenario, data_dir = sys.argv[1:4]
     import numpy as np
 
-    if impl == "fastmlp":
-        from fastmlp import MLPClassifier as cls
-    elif impl == "baseline":
-        from fastmlp.numpy_baseline import BaselineMLPClassifier as cls
-    elif impl == "sklearn":
-        from sklearn.neural_network import MLPClassifier as cls
-    else:
-        from _torch_mlp import TorchMLP
-
-        def cls(**params):
-            return TorchMLP("multiclass", **params)
-
+    params, measured = SCENARIOS[scenario]
+    model = _estimator(
+        impl, {"hidden_layer_sizes": (256,), "random_state": 0, **params}
+    )
+    if model is None:
+        print(json.dumps({"unsupported": True}))
+        return
     X = np.load(os.path.join(data_dir, "X.npy"))
     y = np.load(os.path.join(data_dir, "y.npy"))
-    before = _peak_mb()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cls(hidden_layer_sizes=(256,), max_iter=1, random_state=0).fit(X, y)
+        if measured == "predict_proba":
+            model.fit(X[:PREDICT_FIT_ROWS], y[:PREDICT_FIT_ROWS])
+            before = _peak_mb()
+            model.predict_proba(X)
+        else:
+            before = _peak_mb()
+            model.fit(X, y)
     peak = _peak_mb()
     print(
         json.dumps(
-            {
-                "rss_after_load_mb": before,
-                "peak_mb": peak,
-                "fit_increase_mb": peak - before,
-            }
+            {"rss_before_mb": before, "peak_mb": peak, "increase_mb": peak - before}
         )
     )
 

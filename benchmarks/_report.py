@@ -243,20 +243,22 @@ def thread_table(res):
 def memory_table(res):
     rows = [
         [
+            r["scenario"],
             r["implementation"],
             f"{r['peak_mb']:.0f}",
-            f"{r['rss_after_load_mb']:.0f}",
-            f"{r['fit_increase_mb']:.0f}",
+            f"{r['rss_before_mb']:.0f}",
+            f"{r['increase_mb']:.0f}",
             _ratio(r.get("ratio_to_sklearn")),
         ]
         for r in res["rows"]
     ]
     return markdown_table(
         [
+            "scenario",
             "implementation",
             "peak RSS (MB)",
-            "after imports + data (MB)",
-            "added by fit (MB)",
+            "before the call (MB)",
+            "added by the call (MB)",
             "scikit-learn's addition / this one",
         ],
         rows,

@@ -25,6 +25,8 @@ import numpy as np
 import scipy.sparse as sp
 import sklearn.neural_network as sk_nn
 from _harness import Candidate, median_time, time_interleaved
+from _memory_child import PREDICT_FIT_ROWS
+from _memory_child import SCENARIOS as MEMORY_SCENARIOS
 from sklearn.datasets import make_classification, make_friedman1
 from sklearn.metrics import r2_score
 from threadpoolctl import threadpool_limits
@@ -612,43 +614,65 @@ def thread_scaling(ctx):
 
 
 def peak_memory(ctx):
-    """Peak RSS of one fit per implementation, each in a fresh subprocess."""
+    """Peak RSS of each memory scenario per implementation, each in a fresh process.
+
+    The scenarios are _memory_child.SCENARIOS: an adam epoch, the same with
+    early stopping, two L-BFGS iterations and a predict_proba of all rows.
+    """
     X, y, _, _ = large_data(ctx, np.float32)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         np.save(os.path.join(tmp, "X.npy"), X)
         np.save(os.path.join(tmp, "y.npy"), y)
-        for impl in ctx.impls():
-            proc = subprocess.run(
-                [sys.executable, str(HERE / "_memory_child.py"), impl, tmp],
-                capture_output=True,
-                text=True,
-                check=False,
+        for scenario in MEMORY_SCENARIOS:
+            ctx.log(f"    {scenario}")
+            for impl in ctx.impls():
+                rec = _memory_child(ctx, impl, scenario, tmp)
+                if rec is None:
+                    continue
+                rec.update(implementation=impl, scenario=scenario)
+                rows.append(rec)
+                ctx.log(
+                    f"      {impl:<10} peak {rec['peak_mb']:.0f} MB "
+                    f"(+{rec['increase_mb']:.0f} MB)"
+                )
+    for scenario in MEMORY_SCENARIOS:
+        of_scenario = [r for r in rows if r["scenario"] == scenario]
+        sk = next((r for r in of_scenario if r["implementation"] == "sklearn"), None)
+        for r in of_scenario:
+            r["ratio_to_sklearn"] = (
+                sk["increase_mb"] / r["increase_mb"]
+                if sk and r["increase_mb"] > 0
+                else None
             )
-            if proc.returncode != 0:
-                ctx.log(f"    {impl}: child failed\n{proc.stderr[-2000:]}")
-                continue
-            rec = json.loads(proc.stdout.strip().splitlines()[-1])
-            rec["implementation"] = impl
-            rows.append(rec)
-            ctx.log(
-                f"    {impl:<10} peak {rec['peak_mb']:.0f} MB "
-                f"(+{rec['fit_increase_mb']:.0f} MB over data and imports)"
-            )
-    sk = next((r for r in rows if r["implementation"] == "sklearn"), None)
-    for r in rows:
-        r["ratio_to_sklearn"] = (
-            sk["fit_increase_mb"] / r["fit_increase_mb"]
-            if sk and r["fit_increase_mb"] > 0
-            else None
-        )
     return {
         "name": "peak_memory",
-        "description": f"peak RSS (VmHWM) of a fresh process fitting one epoch of "
-        f"{len(X)}x784 -> 256 -> 10 adam float32; X is {X.nbytes / 2**20:.0f} MB",
+        "description": "peak RSS (VmHWM) added by one call, each in a fresh "
+        f"process, on {len(X)}x784 -> 256 -> 10 float32 (X is "
+        f"{X.nbytes / 2**20:.0f} MB): one adam epoch; one with early stopping; "
+        "two L-BFGS iterations; predict_proba of every row by a model fitted on "
+        f"the first {PREDICT_FIT_ROWS}",
         "unit": "MB",
         "rows": rows,
     }
+
+
+def _memory_child(ctx, impl, scenario, data_dir):
+    """The child's JSON record, or None (unsupported, or it failed)."""
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "_memory_child.py"), impl, scenario, data_dir],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        ctx.log(f"      {impl}: child failed\n{proc.stderr[-2000:]}")
+        return None
+    rec = json.loads(proc.stdout.strip().splitlines()[-1])
+    if rec.get("unsupported"):
+        ctx.log(f"      {impl:<10} does not support it")
+        return None
+    return rec
 
 
 def loss_curves(ctx):
