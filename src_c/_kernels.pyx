@@ -26,8 +26,8 @@ from _blas cimport gemm_rm
 from _losses cimport output_loss_delta_row
 from _network cimport (
     NARROW, Batch, Network, add_gradients, batch_data_loss, batch_weight_sum,
-    finish_output, forward, forward_from, forward_rows, init_network, loss_grad_rows,
-    product_nn, row_range, tile_rows,
+    check_layout, finish_output, forward, forward_from, forward_rows, init_network,
+    loss_grad_rows, product_nn, row_range, tile_rows,
 )
 from _optimizers cimport sum_squares
 
@@ -64,6 +64,20 @@ cdef void _init_batch(Batch *batch, const floating[:, ::1] X,
         batch.csr_data = NULL
         batch.csr_indices = NULL
         batch.csr_indptr = NULL
+
+
+cdef int _check_inputs(const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
+                       const Py_ssize_t[::1] intercept_off,
+                       const Py_ssize_t[::1] act_off, Py_ssize_t n_params,
+                       const Batch *batch, Py_ssize_t n_columns) except -1:
+    """Raise ValueError unless params, act_off and dense X fit the network."""
+    check_layout(units, coef_off, intercept_off, n_params)
+    if act_off.shape[0] < units.shape[0]:
+        raise ValueError("act_off needs one offset per layer and the input")
+    if batch.dense != NULL and n_columns != units[0]:
+        raise ValueError("X has %d columns; the network takes %d"
+                         % (n_columns, units[0]))
+    return 0
 
 
 cdef enum:
@@ -203,6 +217,8 @@ def predict(
     _init_network(&net, units, coef_off, intercept_off, act_off, hidden_act,
                   out_act, 0, n_threads)
     _init_batch(&whole, X, X_data, X_indices, X_indptr)
+    _check_inputs(units, coef_off, intercept_off, act_off, params.shape[0], &whole,
+                  X.shape[1])
     n_samples = whole.n_rows
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be positive")
@@ -252,11 +268,17 @@ cdef class NetworkShape:
     cdef const Py_ssize_t[::1] units
     cdef const Py_ssize_t[::1] coef_off
     cdef const Py_ssize_t[::1] intercept_off
+    cdef Py_ssize_t n_params
     cdef int hidden_act
     cdef int out_act
 
     def __init__(self, const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
                  const Py_ssize_t[::1] intercept_off, int hidden_act, int out_act):
+        cdef Py_ssize_t n_layers = units.shape[0] - 1
+        if n_layers < 1:
+            raise ValueError("a network needs at least one layer")
+        self.n_params = intercept_off[n_layers - 1] + units[n_layers]
+        check_layout(units, coef_off, intercept_off, self.n_params)
         self.units = units
         self.coef_off = coef_off
         self.intercept_off = intercept_off
@@ -282,12 +304,18 @@ def predict_few(
     cdef Py_ssize_t n_layers = shape.units.shape[0] - 1
     cdef Py_ssize_t n = X.shape[0]
     cdef Py_ssize_t n_out = shape.units[n_layers]
-    cdef Py_ssize_t *act_off = <Py_ssize_t *> malloc((n_layers + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t *act_off = NULL
     cdef floating *acts = NULL
     cdef floating *Z
+    if params.shape[0] != shape.n_params:
+        check_layout(shape.units, shape.coef_off, shape.intercept_off, params.shape[0])
+    if X.shape[1] != shape.units[0] or out.shape[0] != n or out.shape[1] != n_out:
+        raise ValueError("X (%d, %d) or out (%d, %d) does not fit a %d -> %d network"
+                         % (n, X.shape[1], out.shape[0], out.shape[1],
+                            shape.units[0], n_out))
     if n * X.shape[1] > 0 and not _all_finite(&X[0, 0], n * X.shape[1]):
-        free(act_off)
         return False
+    act_off = <Py_ssize_t *> malloc((n_layers + 1) * sizeof(Py_ssize_t))
     if act_off == NULL:
         raise MemoryError()
     act_off[0] = 0
@@ -390,9 +418,9 @@ def loss_and_grad(
     cdef Batch batch
     cdef Py_ssize_t i, t, n_chunks, n_used
     cdef Py_ssize_t n_layers = units.shape[0] - 1
-    cdef Py_ssize_t n_coef = intercept_off[0]
+    cdef Py_ssize_t n_coef
     cdef Py_ssize_t n_params = params.shape[0]
-    cdef Py_ssize_t act_size = act_off[n_layers] + chunk_rows * units[n_layers]
+    cdef Py_ssize_t act_size
     cdef Py_ssize_t widest = 0
     cdef const floating *sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef double sw_sum, value = 0, l2
@@ -404,10 +432,20 @@ def loss_and_grad(
     _init_network(&net, units, coef_off, intercept_off, act_off, hidden_act,
                   out_act, loss, n_threads)
     _init_batch(&batch, X, X_data, X_indices, X_indptr)
+    _check_inputs(units, coef_off, intercept_off, act_off, n_params, &batch,
+                  X.shape[1])
+    if grads.shape[0] != n_params:
+        raise ValueError("grads and params differ in length")
+    if Y.shape[0] != batch.n_rows or Y.shape[1] != units[n_layers]:
+        raise ValueError("Y has another shape than (n_samples, n_outputs)")
+    if sample_weight.shape[0] not in (0, batch.n_rows):
+        raise ValueError("sample_weight has another length than X")
     if row_start < 0 or n_rows < 1 or row_start + n_rows > batch.n_rows:
         raise ValueError("row range outside X")
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be positive")
+    n_coef = intercept_off[0]
+    act_size = act_off[n_layers] + chunk_rows * units[n_layers]
     n_chunks = (n_rows + chunk_rows - 1) // chunk_rows
     n_used = max(min(<Py_ssize_t> n_threads, n_chunks), 1)
     if (acts.shape[0] < n_used * act_size or deltas.shape[0] < n_used * act_size

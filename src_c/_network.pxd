@@ -96,6 +96,45 @@ cdef struct Batch:
     const Py_ssize_t *csr_indptr
 
 
+cdef inline Py_ssize_t layout_size(Py_ssize_t n_layers, const Py_ssize_t *units,
+                                    const Py_ssize_t *coef_off,
+                                    const Py_ssize_t *intercept_off) noexcept nogil:
+    """Values a flat parameter buffer of this layout holds; -1 if it is not one.
+
+    The def kernels compare it with the buffer they are given: a buffer of
+    another network (a fit in another thread replacing the model while a
+    predict reads it) would otherwise be read past its end.
+    """
+    cdef Py_ssize_t i, end = 0
+    if n_layers < 1:
+        return -1
+    for i in range(n_layers):
+        if coef_off[i] != end or units[i] < 1 or units[i + 1] < 1:
+            return -1
+        end += units[i] * units[i + 1]
+    for i in range(n_layers):
+        if intercept_off[i] != end:
+            return -1
+        end += units[i + 1]
+    return end
+
+
+cdef inline int check_layout(const Py_ssize_t[::1] units,
+                             const Py_ssize_t[::1] coef_off,
+                             const Py_ssize_t[::1] intercept_off,
+                             Py_ssize_t n_params) except -1:
+    """Raise ValueError unless a buffer of n_params values has this layout."""
+    cdef Py_ssize_t n_layers = units.shape[0] - 1
+    if (n_layers < 1 or coef_off.shape[0] < n_layers
+            or intercept_off.shape[0] < n_layers
+            or layout_size(n_layers, &units[0], &coef_off[0], &intercept_off[0])
+            != n_params):
+        raise ValueError(
+            "the flat parameters (%d values) do not match the network's layout"
+            % n_params)
+    return 0
+
+
 cdef inline void init_network(
     Network *net, Py_ssize_t n_layers, const Py_ssize_t *units,
     const Py_ssize_t *coef_off, const Py_ssize_t *intercept_off,

@@ -553,3 +553,64 @@ def test_lbfgs_evaluation_in_row_ranges_equals_one_pass(monkeypatch, sparse, wei
     ranged_value, ranged_grad = evaluate()
     assert_allclose(ranged_value, whole_value, rtol=1e-12)
     assert_allclose(ranged_grad, whole_grad, rtol=1e-10, atol=1e-14)
+
+
+def _small_engine(n_features=6):
+    rng = np.random.RandomState(0)
+    units = [n_features, 5, 2]
+    coefs = [rng.randn(n_features, 5), rng.randn(5, 2)]
+    intercepts = [rng.randn(5), rng.randn(2)]
+    engine = Engine(
+        units, "tanh", "identity", "squared_error", np.float64, coefs, intercepts, 1
+    )
+    return engine, rng.rand(40, n_features), rng.rand(40, 2)
+
+
+@pytest.mark.parametrize("change", [-1, 1])
+def test_kernels_refuse_a_buffer_of_another_layout(change):
+    # A buffer one value short (or long) of the layout, as a fit replacing
+    # the model in another thread once handed predict: the kernels read past
+    # its end. Every whole-network kernel must refuse it.
+    engine, X, Y = _small_engine()
+    inputs = kernel_inputs(X, np.float64)
+    size = engine.layout.n_params + change
+    wrong = np.resize(engine.params, size)
+    message = "do not match the network's layout"
+    with pytest.raises(ValueError, match=message):
+        engine.predict(wrong, inputs, 1)
+    with pytest.raises(ValueError, match=message):
+        engine.predict_few(wrong, X[:2])
+    engine.params = wrong
+    engine.grads = np.zeros(size)
+    with pytest.raises(ValueError, match=message):
+        engine.loss_and_grad(wrong, inputs, Y, None, 0.1)
+    with pytest.raises(ValueError, match=message):
+        engine.train_epoch(
+            inputs, Y, None, None, 10, 0.1, AdamOptimizer(size, np.float64, 0.01)
+        )
+
+
+def test_kernels_refuse_inputs_of_another_shape():
+    engine, X, Y = _small_engine()
+    optimizer = AdamOptimizer(engine.layout.n_params, np.float64, 0.01)
+    wide = kernel_inputs(np.ones((40, 7)), np.float64)
+    with pytest.raises(ValueError, match="X has 7 columns; the network takes 6"):
+        engine.predict(engine.params, wide, 1)
+    with pytest.raises(ValueError, match="does not fit a 6 -> 2 network"):
+        engine.predict_few(engine.params, np.ones((2, 7)))
+    with pytest.raises(ValueError, match="X has 7 columns; the network takes 6"):
+        engine.loss_and_grad(engine.params.copy(), wide, Y, None, 0.1)
+    with pytest.raises(ValueError, match="X has 7 columns; the network takes 6"):
+        engine.train_epoch(wide, Y, None, None, 10, 0.1, optimizer)
+    inputs = kernel_inputs(X, np.float64)
+    for targets in (Y[:30], np.ascontiguousarray(Y[:, :1])):
+        with pytest.raises(ValueError, match="Y has another shape"):
+            engine.loss_and_grad(engine.params.copy(), inputs, targets, None, 0.1)
+        with pytest.raises(ValueError, match="Y has another shape"):
+            engine.train_epoch(inputs, targets, None, None, 10, 0.1, optimizer)
+    with pytest.raises(ValueError, match="sample_weight has another length"):
+        engine.train_epoch(inputs, Y, np.ones(39), None, 10, 0.1, optimizer)
+    with pytest.raises(ValueError, match="optimizer state differ"):
+        engine.train_epoch(
+            inputs, Y, None, None, 10, 0.1, AdamOptimizer(3, np.float64, 0.01)
+        )
