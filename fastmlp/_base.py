@@ -74,6 +74,14 @@ def _check_fitted(estimator):
         check_is_fitted(estimator)
 
 
+def _check_width(network, X):
+    """Refuse X of another width than the network's input (hand-set coefs_)."""
+    if X.shape[1] != network.n_inputs:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but coefs_[0] has {network.n_inputs} rows."
+        )
+
+
 class _StopFit(Exception):
     """A callback asked L-BFGS to stop (raised through SciPy's loop)."""
 
@@ -189,41 +197,81 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _layer_units(self):
         return layer_units_of(self.coefs_, self.intercepts_)
 
-    def _adopt_params(self, params, layout):
-        """Make `params` the flat buffer behind `coefs_` and `intercepts_`."""
-        self._params = params
-        self.coefs_, self.intercepts_ = layout.views(params)
-        # The views themselves, in order: a list that was shortened, reordered
-        # or given another array no longer matches them, and is re-packed.
-        self._views = (*self.coefs_, *self.intercepts_)
+    def _adopt_params(self, params, layout, network):
+        """Make `params` the flat buffer behind `coefs_` and `intercepts_`.
 
-    def _current_params(self):
-        """The flat buffer behind `coefs_`/`intercepts_`, re-packed if needed.
-
-        Users (and pickling) can replace the public lists; then they are the
-        truth and a fresh buffer is packed from them.
+        `network` holds the shapes and codes predict uses with it.
         """
-        params = getattr(self, "_params", None)
-        if params is not None:
-            # C-level iteration: this check runs on every single-row predict.
-            views = self._views
-            if len(self.coefs_) + len(self.intercepts_) == len(views) and all(
-                map(operator.is_, chain(self.coefs_, self.intercepts_), views)
-            ):
-                return params
-        layer_units = self._layer_units()  # refuses lists that do not chain
-        dtype = np.result_type(*self.coefs_, *self.intercepts_)
+        coefs, intercepts = layout.views(params)
+        self.coefs_, self.intercepts_ = coefs, intercepts
+        # The buffer, its views (in order: a list that was shortened,
+        # reordered or given another array no longer matches them, and is
+        # re-packed) and its network in ONE attribute: a predict in another
+        # thread while a fit replaces them reads all three from one fit.
+        # Read apart, one fit's buffer met another's network, and the
+        # kernels refused it (they used to read past its end).
+        self._fitted = (params, (*coefs, *intercepts), network)
+
+    def _live_fit(self, coefs, intercepts):
+        """(buffer, network) of the last fit while these lists are its views.
+
+        None once the lists were replaced, shortened, reordered or given
+        another array (users and pickling may do so): they are then the truth.
+        """
+        fitted = getattr(self, "_fitted", None)
+        if fitted is None:
+            return None
+        params, views, network = fitted
+        # C-level iteration: this check runs on every single-row predict.
+        if len(coefs) + len(intercepts) == len(views) and all(
+            map(operator.is_, chain(coefs, intercepts), views)
+        ):
+            return params, network
+        return None
+
+    @staticmethod
+    def _pack(coefs, intercepts):
+        """(fresh flat buffer holding the lists, layer widths)."""
+        layer_units = layer_units_of(coefs, intercepts)  # refuses broken lists
+        dtype = np.result_type(*coefs, *intercepts)
         if dtype not in (np.float32, np.float64):
             dtype = np.float64
-        return Layout(layer_units).pack(self.coefs_, self.intercepts_, dtype)
+        return Layout(layer_units).pack(coefs, intercepts, dtype), layer_units
+
+    def _current_params(self):
+        """The flat buffer behind `coefs_`/`intercepts_`, re-packed if needed."""
+        coefs, intercepts = self.coefs_, self.intercepts_
+        live = self._live_fit(coefs, intercepts)
+        return live[0] if live is not None else self._pack(coefs, intercepts)[0]
+
+    def _params_and_network(self):
+        """`_current_params()` and the network to predict with it.
+
+        The network has the current activations (they may be set after the
+        fit, as in scikit-learn).
+        """
+        coefs, intercepts = self.coefs_, self.intercepts_
+        live = self._live_fit(coefs, intercepts)
+        if live is not None:
+            params, network = live
+            layer_units = network.layout.layer_units
+        else:
+            params, layer_units = self._pack(coefs, intercepts)
+            network = getattr(self, "_fitted", (None, None, None))[2]
+            if network is None or network.layout.layer_units != layer_units:
+                return params, self._new_network(layer_units)
+        if network.has_codes(self.activation, self.out_activation_):
+            return params, network
+        return params, self._new_network(layer_units)
+
+    def _new_network(self, layer_units):
+        return Network(layer_units, self.activation, self.out_activation_, self.loss)
 
     def __getstate__(self):
         state = super().__getstate__()
         # coefs_ and intercepts_ already hold every value; the buffer is
         # rebuilt on load so they become its views again.
-        state.pop("_params", None)
-        state.pop("_views", None)
-        state.pop("_network", None)
+        state.pop("_fitted", None)
         state.pop("_seeded", None)  # a cache (fit_random_state)
         return state
 
@@ -231,13 +279,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         super().__setstate__(state)
         if hasattr(self, "coefs_"):
             best_is_live = self._best_is_live()  # pickle keeps shared lists
-            params = self._current_params()
-            self._adopt_params(params, Layout(self._layer_units()))
+            params, network = self._params_and_network()
+            self._adopt_params(params, network.layout, network)
             if best_is_live:
                 self._keep_best_live()
-            self._network = Network(
-                self._layer_units(), self.activation, self.out_activation_, self.loss
-            )
 
     def _initialize(self, layer_units, dtype):
         self.n_iter_ = 0
@@ -449,15 +494,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             effective_n_threads(),
             dropout=self.dropout,
         )
-        self._adopt_params(engine.params, engine.layout)
+        # The network is the shapes and codes for predict (validation scores,
+        # callbacks, and after the fit), not the training workspaces.
+        self._adopt_params(engine.params, engine.layout, self._new_network(layer_units))
         if best_is_live:
             self._keep_best_live()
-        # Shapes and codes for predict (validation scores, callbacks, and
-        # after the fit), not the training workspaces. Set before training:
-        # a network kept from a fit of other shapes would read past the buffer.
-        self._network = Network(
-            layer_units, self.activation, self.out_activation_, self.loss
-        )
         return engine
 
     def _check_continued_shapes(self, layer_units):
@@ -711,7 +752,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         if early_stopping:
             params = engine.layout.pack(self._best_coefs, self._best_intercepts, dtype)
-            self._adopt_params(params, engine.layout)
+            self._adopt_params(params, engine.layout, self._fitted[2])
             self._keep_best_live()
 
     def _keep_best_live(self):
@@ -957,9 +998,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _forward_pass_fast(self, X, check_input=True):
         """Output-layer activations for X (one nogil kernel call)."""
-        params = self._current_params()
+        params, network = self._params_and_network()
         if check_input and self._is_serving_input(X, params.dtype):
-            return self._predict_few(params, X)
+            return self._predict_few(network, params, X)
         # Dense X is checked for NaN and infinity by the kernel's threads,
         # chunk by chunk as they read it; sparse X's stored values here.
         check_finite = False
@@ -987,8 +1028,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             and X.dtype == dtype
             and X.flags.c_contiguous
         ):
-            return self._predict_few(params, X)
-        network = self._checked_network(params, X)
+            return self._predict_few(network, params, X)
+        _check_width(network, X)
         inputs = kernel_inputs(X, dtype)
         out = self._predict_rows(network, params, inputs, check_finite)
         if out is None:
@@ -1008,24 +1049,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         with blas_single_threaded():
             return network.predict(params, inputs, n_threads, check_finite)
 
-    def _predict_few(self, params, X):
+    def _predict_few(self, network, params, X):
         """Output activations of a few dense C-ordered rows in params' dtype."""
-        network = self._checked_network(params, X)
+        _check_width(network, X)
         out = network.predict_few(params, X)
         if out is None:
             self._refuse_not_finite(X)
             out = self._predict_rows(network, params, kernel_inputs(X, X.dtype), False)
         return out
-
-    def _checked_network(self, params, X):
-        """The network to predict with, refusing X of another width."""
-        network = self._predict_network(params)
-        if X.shape[1] != network.n_inputs:  # hand-set coefs_: reads past X
-            raise ValueError(
-                f"X has {X.shape[1]} features, but coefs_[0] has "
-                f"{network.n_inputs} rows."
-            )
-        return network
 
     def _refuse_not_finite(self, X):
         """Raise scikit-learn's own error for the NaN or infinity a kernel found.
@@ -1039,24 +1070,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if not get_config()["assume_finite"]:
             # Unreachable unless NumPy and the kernel disagree on finiteness.
             raise ValueError("Input X contains NaN or infinity.")
-
-    def _predict_network(self, params):
-        """Shapes and codes for predicting with `params` and the activations."""
-        network = getattr(self, "_network", None)
-        if (
-            network is not None
-            and params is getattr(self, "_params", None)
-            and network.has_codes(self.activation, self.out_activation_)
-        ):
-            return network  # the buffer behind coefs_ was laid out for it
-        layer_units = self._layer_units()
-        if network is None or not network.matches(
-            layer_units, self.activation, self.out_activation_
-        ):
-            network = Network(
-                layer_units, self.activation, self.out_activation_, self.loss
-            )
-        return network
 
     def _is_serving_input(self, X, dtype):
         # The serving case, a few rows of float input in the network's dtype,

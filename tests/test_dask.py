@@ -520,7 +520,8 @@ def test_fit_lbfgs_block_loss_and_gradient_equal_the_engines():
     weight = np.random.RandomState(1).uniform(0, 2, size=600)
     reference = _lbfgs(MLPClassifier, max_iter=1, alpha=0.3)
     reference.fit(X, y, sample_weight=weight)
-    point = np.random.RandomState(2).normal(scale=0.3, size=reference._params.size)
+    n_params = reference._current_params().size
+    point = np.random.RandomState(2).normal(scale=0.3, size=n_params)
     Y = reference._label_binarizer.transform(y).astype(float)
     expected_value, expected_grad = reference._loss_grad_lbfgs(point, X, Y, weight)
 

@@ -434,6 +434,52 @@ def test_concurrent_predict_on_one_model_is_identical():
         assert_array_equal(proba, expected[r][1])
 
 
+def test_predict_during_a_refit_of_another_shape_uses_one_consistent_network():
+    # A web server predicting with a model that another thread refits with
+    # other hidden sizes: each predict must use one fit's weights with that
+    # fit's layout. A buffer of one fit read with another's layout was read
+    # past its end: NaN and infinite predictions (about 1 in 1000 calls).
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(300, 8), rng.rand(300)
+    model = MLPRegressor(hidden_layer_sizes=(3,), max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    stop = threading.Event()
+    failures, n_calls = [], [0]
+
+    def predict_until_stopped():
+        sizes = np.random.RandomState(1).randint(1, 300, size=4096)
+        while not stop.is_set():
+            rows = X[: sizes[n_calls[0] % sizes.size]]
+            try:
+                pred = model.predict(rows)
+            except Exception as exc:  # noqa: BLE001 -- every failure is the finding
+                failures.append(repr(exc))
+                continue
+            finally:
+                n_calls[0] += 1
+            if pred.shape != (rows.shape[0],) or not np.isfinite(pred).all():
+                failures.append(f"shape {pred.shape}, finite {np.isfinite(pred).all()}")
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # interleave the two threads finely
+    thread = threading.Thread(target=predict_until_stopped)
+    try:
+        thread.start()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for k in range(600):
+                model.set_params(hidden_layer_sizes=(400, 50) if k % 2 else (3,))
+                model.fit(X, y)
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(switch)
+    assert n_calls[0] > 1000
+    assert not failures, f"{len(failures)} of {n_calls[0]} calls: {failures[:3]}"
+
+
 def test_concurrent_fits_of_separate_models_match_serial_fits():
     X, y = _regression(n_samples=500, n_features=30)
 
