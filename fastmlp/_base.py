@@ -190,6 +190,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if not hasattr(sizes, "__iter__"):
             sizes = [sizes]
         sizes = list(sizes)
+        # operator.index takes True as 1: a silent one-unit layer. (scikit-
+        # learn's parameter check lets a bool through and then fails in NumPy
+        # with "an integer is required".)
+        if any(isinstance(s, (bool, np.bool_)) for s in sizes):
+            raise TypeError(
+                f"hidden_layer_sizes must hold integers, got {sizes} (a bool)."
+            )
         if np.any(np.array(sizes) <= 0):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
         return [operator.index(s) for s in sizes]  # 5.5 is an error, as in sklearn

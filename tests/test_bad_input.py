@@ -457,6 +457,8 @@ def _param_cases():
         ((3, -1), ValueError, r"hidden_layer_sizes must be > 0, got \[3, -1\]"),
         ((5.5,), TypeError, r"'float' object cannot be interpreted as an integer"),
         ([[3, 4]], TypeError, r"list"),
+        (True, TypeError, r"must hold integers, got \[True\] \(a bool\)"),
+        ((5, np.True_), TypeError, r"must hold integers, got \[5, (np\.)?True_?\]"),
     ]:
         yield Case(
             f"fit-hidden_layer_sizes={sizes!r}",
