@@ -722,7 +722,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     self._warn_diverged(early_stopping, engine.params)
                     self._stop_reason = "diverged"
                     break
-                if stop_requested(callbacks, self):
+                if callbacks and self._run_callbacks(callbacks, engine):
                     self._stop_reason = "callback"
                     break
                 optimizer.iteration_ends(self.t_)
@@ -761,6 +761,32 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             params = engine.layout.pack(self._best_coefs, self._best_intercepts, dtype)
             self._adopt_params(params, engine.layout, self._fitted[2])
             self._keep_best_live()
+
+    def _run_callbacks(self, callbacks, engine):
+        """Call the callbacks; True to stop. Train on from weights they set.
+
+        Writing into `coefs_` or `intercepts_` changes the weights being
+        trained directly. New lists (a callback restoring weights it saved)
+        are copied into the training buffer, and `coefs_`/`intercepts_`
+        become its views again: training goes on from them, and the fit
+        never ends with weights other than those it trained.
+        """
+        best_is_live = self._best_is_live()
+        stop = stop_requested(callbacks, self)
+        coefs, intercepts = self.coefs_, self.intercepts_
+        if self._live_fit(coefs, intercepts) is None:
+            layer_units = layer_units_of(coefs, intercepts)
+            if layer_units != engine.layout.layer_units:
+                raise ValueError(
+                    f"A callback set coefs_ and intercepts_ of layer sizes "
+                    f"{layer_units}; the network being trained has "
+                    f"{engine.layout.layer_units}."
+                )
+            engine.params[...] = engine.layout.pack(coefs, intercepts, engine.dtype)
+            self._adopt_params(engine.params, engine.layout, self._fitted[2])
+            if best_is_live:
+                self._keep_best_live()
+        return stop
 
     def _keep_best_live(self):
         """Make the best-score snapshot the live weights, as scikit-learn's is.
@@ -920,7 +946,18 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self.loss_ = np.float64(last["loss"])
             if validation is not None:
                 self._record_validation(validation, engine, 1.0 / total_weight)
-            if stop_requested(callbacks, self):
+            stop = self._run_callbacks(callbacks, engine)
+            if not np.array_equal(engine.params, x.astype(engine.dtype, copy=False)):
+                # L-BFGS-B continues from its own iterate, whatever is written
+                # into the weights: show the iterate, and say so.
+                engine.params[...] = x
+                warnings.warn(
+                    "A callback changed the weights; solver='lbfgs' continues "
+                    "from its own iterate, so the change was undone. Change "
+                    "weights from callbacks with solver='sgd' or 'adam'.",
+                    UserWarning,
+                )
+            if stop:
                 raise _StopFit
 
         x0 = engine.params.astype(np.float64)

@@ -6,7 +6,10 @@ once the estimator's fitted attributes describe the epoch just finished
 (``n_iter_``, ``loss_``, ``loss_curve_``, ``validation_scores_``,
 ``validation_loss_curve_``, and ``coefs_``/``intercepts_``, which are views
 of the weights being trained: copy them to keep them). A callback that
-returns a true value stops the fit after that epoch.
+returns a true value stops the fit after that epoch. With the stochastic
+solvers a callback may set the weights (in place, or as new lists of the
+same shapes) and training goes on from them; L-BFGS undoes such a change
+(see BaseMultilayerPerceptron._run_callbacks).
 """
 
 

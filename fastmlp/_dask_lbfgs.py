@@ -142,6 +142,7 @@ class BlockObjective:
     def __init__(self, engine, blocks, spec):
         self.params = engine.params
         self.layout = engine.layout
+        self.dtype = engine.dtype
         self._blocks = blocks  # [(X block, y part, weight part or None)]
         self._spec = spec
 

@@ -114,7 +114,10 @@ _COMMON_PARAMETERS = """
         and ``intercepts_`` are then the weights being trained (copy them
         to keep them). A callback that returns a true value stops the fit
         there, without a convergence warning; with early stopping the best
-        weights are still restored. Callbacks are copied by ``clone`` like
+        weights are still restored. With 'sgd' and 'adam' a callback may
+        set the weights (writing into those arrays, or assigning new lists
+        of the same shapes) and training goes on from them; 'lbfgs' undoes
+        such a change and warns. Callbacks are copied by ``clone`` like
         any other parameter, and pickling a fitted estimator pickles them.
 
         .. versionadded:: 0.1

@@ -125,6 +125,80 @@ def test_early_stopping_scores_are_visible_and_best_weights_restored():
         assert_array_equal(a, b)
 
 
+class Rewind:
+    """Saves the weights after epoch 1 and puts them back after epoch 3.
+
+    `replace`: as new lists (`model.coefs_ = saved`), else into the arrays.
+    """
+
+    def __init__(self, replace):
+        self.replace = replace
+        self.saved = None
+
+    def __call__(self, model):
+        if model.n_iter_ == 1:
+            self.saved = (
+                [c.copy() for c in model.coefs_],
+                [b.copy() for b in model.intercepts_],
+            )
+        elif model.n_iter_ == 3 and self.replace:
+            model.coefs_, model.intercepts_ = self.saved
+        elif model.n_iter_ == 3:
+            for array, saved in zip(
+                model.coefs_ + model.intercepts_, sum(self.saved, []), strict=True
+            ):
+                array[...] = saved
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_weights_a_callback_sets_are_trained_on(solver, early_stopping):
+    # Writing into coefs_ changes the weights being trained; assigning new
+    # lists must do the same. Before, training went on with the old buffer
+    # while coefs_ kept the callback's arrays: the fit ended with weights it
+    # never trained, loss_curve_ describing others.
+    X, y = _digits()
+    params = {"max_iter": 6, "early_stopping": early_stopping}
+    fits = {
+        replace: _model(solver, callbacks=Rewind(replace), **params).fit(X, y)
+        for replace in (False, True)
+    }
+    plain = _model(solver, **params).fit(X, y)
+    for a, b in zip(_weights(fits[False]), _weights(fits[True]), strict=True):
+        assert_array_equal(a, b)
+    assert fits[True].loss_curve_ == fits[False].loss_curve_
+    assert fits[True].loss_curve_[:3] == plain.loss_curve_[:3]
+    assert fits[True].loss_curve_[3] != plain.loss_curve_[3]  # rewound
+    # The fitted weights are those predict uses.
+    hidden = np.maximum(X @ fits[True].coefs_[0] + fits[True].intercepts_[0], 0)
+    logits = hidden @ fits[True].coefs_[1] + fits[True].intercepts_[1]
+    assert_array_equal(fits[True].predict(X), fits[True].classes_[logits.argmax(1)])
+
+
+def test_a_callback_setting_weights_of_other_sizes_is_refused():
+    X, y = _digits()
+
+    def widen(model):
+        model.coefs_ = [np.zeros((64, 20)), np.zeros((20, 10))]
+        model.intercepts_ = [np.zeros(20), np.zeros(10)]
+
+    with pytest.raises(ValueError, match=r"layer sizes \[64, 20, 10\]; the network"):
+        _model(callbacks=widen).fit(X, y)
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_lbfgs_undoes_weights_a_callback_sets_and_warns(replace):
+    # L-BFGS-B continues from its own iterate; the weights it reports must be
+    # that iterate, not what a callback wrote.
+    X, y = _digits()
+    with pytest.warns(UserWarning, match="solver='lbfgs' continues from its own"):
+        rewound = _model("lbfgs", max_iter=6, callbacks=Rewind(replace)).fit(X, y)
+    plain = _model("lbfgs", max_iter=6).fit(X, y)
+    for a, b in zip(_weights(rewound), _weights(plain), strict=True):
+        assert_array_equal(a, b)
+    assert rewound.loss_ == plain.loss_
+
+
 def test_partial_fit_calls_once_per_call():
     X, y = _digits()
     recorder = Recorder()

@@ -526,7 +526,9 @@ def test_fit_lbfgs_block_loss_and_gradient_equal_the_engines():
     expected_value, expected_grad = reference._loss_grad_lbfgs(point, X, Y, weight)
 
     layer_units = [64, 16, 10]
-    engine = SimpleNamespace(params=np.zeros(point.size), layout=Layout(layer_units))
+    engine = SimpleNamespace(
+        params=np.zeros(point.size), layout=Layout(layer_units), dtype=np.float64
+    )
     blocks = [
         (da.from_array(X[k : k + 150]), y[k : k + 150], weight[k : k + 150])
         for k in range(0, 600, 150)
