@@ -26,8 +26,8 @@ from _blas cimport gemm_rm
 from _losses cimport output_loss_delta_row
 from _network cimport (
     NARROW, Batch, Network, add_gradients, batch_data_loss, batch_weight_sum,
-    check_layout, finish_output, forward, forward_from, forward_rows, init_network,
-    loss_grad_rows, product_nn, row_range, tile_rows,
+    check_layout, checked_layout_size, finish_output, forward, forward_from,
+    forward_rows, init_network, loss_grad_rows, product_nn, row_range, tile_rows,
 )
 from _optimizers cimport sum_squares
 
@@ -274,11 +274,7 @@ cdef class NetworkShape:
 
     def __init__(self, const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
                  const Py_ssize_t[::1] intercept_off, int hidden_act, int out_act):
-        cdef Py_ssize_t n_layers = units.shape[0] - 1
-        if n_layers < 1:
-            raise ValueError("a network needs at least one layer")
-        self.n_params = intercept_off[n_layers - 1] + units[n_layers]
-        check_layout(units, coef_off, intercept_off, self.n_params)
+        self.n_params = checked_layout_size(units, coef_off, intercept_off)
         self.units = units
         self.coef_off = coef_off
         self.intercept_off = intercept_off
@@ -307,7 +303,7 @@ def predict_few(
     cdef Py_ssize_t *act_off = NULL
     cdef floating *acts = NULL
     cdef floating *Z
-    if params.shape[0] != shape.n_params:
+    if params.shape[0] != shape.n_params:  # raises, naming the mismatch
         check_layout(shape.units, shape.coef_off, shape.intercept_off, params.shape[0])
     if X.shape[1] != shape.units[0] or out.shape[0] != n or out.shape[1] != n_out:
         raise ValueError("X (%d, %d) or out (%d, %d) does not fit a %d -> %d network"

@@ -119,16 +119,26 @@ cdef inline Py_ssize_t layout_size(Py_ssize_t n_layers, const Py_ssize_t *units,
     return end
 
 
+cdef inline Py_ssize_t checked_layout_size(const Py_ssize_t[::1] units,
+                                           const Py_ssize_t[::1] coef_off,
+                                           const Py_ssize_t[::1] intercept_off) except -1:
+    """layout_size, or ValueError when the offsets are not a parameter layout."""
+    cdef Py_ssize_t n_layers = units.shape[0] - 1
+    cdef Py_ssize_t size = -1
+    if (n_layers >= 1 and coef_off.shape[0] >= n_layers
+            and intercept_off.shape[0] >= n_layers):
+        size = layout_size(n_layers, &units[0], &coef_off[0], &intercept_off[0])
+    if size < 0:
+        raise ValueError("the widths and offsets are not a flat parameter layout")
+    return size
+
+
 cdef inline int check_layout(const Py_ssize_t[::1] units,
                              const Py_ssize_t[::1] coef_off,
                              const Py_ssize_t[::1] intercept_off,
                              Py_ssize_t n_params) except -1:
     """Raise ValueError unless a buffer of n_params values has this layout."""
-    cdef Py_ssize_t n_layers = units.shape[0] - 1
-    if (n_layers < 1 or coef_off.shape[0] < n_layers
-            or intercept_off.shape[0] < n_layers
-            or layout_size(n_layers, &units[0], &coef_off[0], &intercept_off[0])
-            != n_params):
+    if checked_layout_size(units, coef_off, intercept_off) != n_params:
         raise ValueError(
             "the flat parameters (%d values) do not match the network's layout"
             % n_params)

@@ -614,3 +614,14 @@ def test_kernels_refuse_inputs_of_another_shape():
         engine.train_epoch(
             inputs, Y, None, None, 10, 0.1, AdamOptimizer(3, np.float64, 0.01)
         )
+
+
+def test_network_shape_refuses_offsets_that_are_not_a_layout():
+    from fastmlp._layout import Layout
+
+    layout = Layout([6, 5, 2])
+    codes = (ACTIVATION_CODES["relu"], ACTIVATION_CODES["identity"])
+    _kernels.NetworkShape(layout.units, layout.coef_off, layout.intercept_off, *codes)
+    for coef_off in (layout.coef_off + 1, layout.coef_off[:1]):
+        with pytest.raises(ValueError, match="not a flat parameter layout"):
+            _kernels.NetworkShape(layout.units, coef_off, layout.intercept_off, *codes)
