@@ -96,9 +96,10 @@ cdef struct Batch:
     const Py_ssize_t *csr_indptr
 
 
-cdef inline Py_ssize_t layout_size(Py_ssize_t n_layers, const Py_ssize_t *units,
-                                    const Py_ssize_t *coef_off,
-                                    const Py_ssize_t *intercept_off) noexcept nogil:
+cdef inline Py_ssize_t layout_size(
+    Py_ssize_t n_layers, const Py_ssize_t *units, const Py_ssize_t *coef_off,
+    const Py_ssize_t *intercept_off,
+) noexcept nogil:
     """Values a flat parameter buffer of this layout holds; -1 if it is not one.
 
     The def kernels compare it with the buffer they are given: a buffer of
@@ -119,9 +120,10 @@ cdef inline Py_ssize_t layout_size(Py_ssize_t n_layers, const Py_ssize_t *units,
     return end
 
 
-cdef inline Py_ssize_t checked_layout_size(const Py_ssize_t[::1] units,
-                                           const Py_ssize_t[::1] coef_off,
-                                           const Py_ssize_t[::1] intercept_off) except -1:
+cdef inline Py_ssize_t checked_layout_size(
+    const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
+    const Py_ssize_t[::1] intercept_off,
+) except -1:
     """layout_size, or ValueError when the offsets are not a parameter layout."""
     cdef Py_ssize_t n_layers = units.shape[0] - 1
     cdef Py_ssize_t size = -1
