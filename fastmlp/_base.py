@@ -699,7 +699,7 @@ class BaseMultilayerPerceptron(FittedNetworkMixin, BaseEstimator, ABC):
                     f"{layer_units}; the network being trained has "
                     f"{engine.layout.layer_units}."
                 )
-            engine.params[...] = engine.layout.pack(coefs, intercepts, engine.dtype)
+            engine.layout.fill(engine.params, coefs, intercepts)
             self._adopt_params(engine.params, engine.layout, self._fitted[2])
             if best_is_live:
                 self._keep_best_live()
@@ -863,8 +863,10 @@ class BaseMultilayerPerceptron(FittedNetworkMixin, BaseEstimator, ABC):
             self.loss_ = np.float64(last["loss"])
             if validation is not None:
                 self._record_validation(validation, engine, 1.0 / total_weight)
-            stop = self._run_callbacks(callbacks, engine)
-            if not np.array_equal(engine.params, x.astype(engine.dtype, copy=False)):
+            stop = bool(callbacks) and self._run_callbacks(callbacks, engine)
+            if callbacks and not np.array_equal(
+                engine.params, x.astype(engine.dtype, copy=False)
+            ):
                 # L-BFGS-B continues from its own iterate, whatever is written
                 # into the weights: show the iterate, and say so.
                 engine.params[...] = x

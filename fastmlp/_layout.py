@@ -85,7 +85,10 @@ class Layout:
 
     def pack(self, coefs, intercepts, dtype):
         """A new flat buffer holding copies of the given arrays."""
-        params = np.empty(self.n_params, dtype=dtype)
+        return self.fill(np.empty(self.n_params, dtype=dtype), coefs, intercepts)
+
+    def fill(self, params, coefs, intercepts):
+        """Copy the given arrays into the flat buffer `params`; return it."""
         coef_views, intercept_views = self.views(params)
         for view, coef in zip(coef_views, coefs, strict=True):
             view[...] = np.asarray(coef).reshape(view.shape)

@@ -33,8 +33,8 @@ from libc.string cimport memcpy
 
 from _dropout cimport WITH_DROPOUT
 from _network cimport (
-    Batch, Network, add_gradients, batch_data_loss, batch_weight_sum, check_layout,
-    init_network, loss_grad_rows, set_dropout,
+    Batch, Network, add_gradients, batch_data_loss, batch_weight_sum, check_inputs,
+    check_targets, init_network, loss_grad_rows, set_dropout,
 )
 from _openmp cimport fastmlp_team_barrier, omp_get_num_threads
 from _optimizers cimport SOLVER_ADAM, optimizer_step, step_chunk, sum_squares
@@ -393,20 +393,13 @@ def train_epoch(
     cdef int act_copies = 2 if drop_below > 0 else 1
     cdef floating eps = 1.1920928955078125e-07 if floating is float else 2.220446049250313e-16
 
-    check_layout(units, coef_off, intercept_off, n_params)
+    check_inputs(units, coef_off, intercept_off, act_off, n_params,
+                 X_dense != NULL, X.shape[1])
+    check_targets(units, (X_indptr.shape[0] - 1) if is_sparse else X.shape[0],
+                  Y.shape[0], Y.shape[1], sample_weight.shape[0])
     if (grads.shape[0] != n_params or state1.shape[0] != n_params
             or (solver == SOLVER_ADAM and state2.shape[0] != n_params)):
         raise ValueError("grads or optimizer state differ from params in length")
-    if act_off.shape[0] < n_layers + 1:
-        raise ValueError("act_off needs one offset per layer and the input")
-    if not is_sparse and X.shape[0] > 0 and X.shape[1] != n_features:
-        raise ValueError("X has %d columns; the network takes %d"
-                         % (X.shape[1], n_features))
-    if (Y.shape[0] != ((X_indptr.shape[0] - 1) if is_sparse else X.shape[0])
-            or Y.shape[1] != units[n_layers]):
-        raise ValueError("Y has another shape than (n_samples, n_outputs)")
-    if has_weight and sample_weight.shape[0] != Y.shape[0]:
-        raise ValueError("sample_weight has another length than X")
     for i in range(n_layers + 1):
         widest = max(widest, units[i])
     # No batch holds more rows than there are (act_off may be laid out for

@@ -26,8 +26,9 @@ from _blas cimport gemm_rm
 from _losses cimport output_loss_delta_row
 from _network cimport (
     NARROW, Batch, Network, add_gradients, batch_data_loss, batch_weight_sum,
-    check_layout, checked_layout_size, finish_output, forward, forward_from,
-    forward_rows, init_network, loss_grad_rows, product_nn, row_range, tile_rows,
+    check_inputs, check_layout, check_targets, checked_layout_size, finish_output,
+    forward, forward_from, forward_rows, init_network, loss_grad_rows, product_nn,
+    row_range, tile_rows,
 )
 from _optimizers cimport sum_squares
 
@@ -64,20 +65,6 @@ cdef void _init_batch(Batch *batch, const floating[:, ::1] X,
         batch.csr_data = NULL
         batch.csr_indices = NULL
         batch.csr_indptr = NULL
-
-
-cdef int _check_inputs(const Py_ssize_t[::1] units, const Py_ssize_t[::1] coef_off,
-                       const Py_ssize_t[::1] intercept_off,
-                       const Py_ssize_t[::1] act_off, Py_ssize_t n_params,
-                       const Batch *batch, Py_ssize_t n_columns) except -1:
-    """Raise ValueError unless params, act_off and dense X fit the network."""
-    check_layout(units, coef_off, intercept_off, n_params)
-    if act_off.shape[0] < units.shape[0]:
-        raise ValueError("act_off needs one offset per layer and the input")
-    if batch.dense != NULL and n_columns != units[0]:
-        raise ValueError("X has %d columns; the network takes %d"
-                         % (n_columns, units[0]))
-    return 0
 
 
 cdef enum:
@@ -217,8 +204,8 @@ def predict(
     _init_network(&net, units, coef_off, intercept_off, act_off, hidden_act,
                   out_act, 0, n_threads)
     _init_batch(&whole, X, X_data, X_indices, X_indptr)
-    _check_inputs(units, coef_off, intercept_off, act_off, params.shape[0], &whole,
-                  X.shape[1])
+    check_inputs(units, coef_off, intercept_off, act_off, params.shape[0],
+                 whole.dense != NULL, X.shape[1])
     n_samples = whole.n_rows
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be positive")
@@ -428,14 +415,11 @@ def loss_and_grad(
     _init_network(&net, units, coef_off, intercept_off, act_off, hidden_act,
                   out_act, loss, n_threads)
     _init_batch(&batch, X, X_data, X_indices, X_indptr)
-    _check_inputs(units, coef_off, intercept_off, act_off, n_params, &batch,
-                  X.shape[1])
+    check_inputs(units, coef_off, intercept_off, act_off, n_params,
+                 batch.dense != NULL, X.shape[1])
+    check_targets(units, batch.n_rows, Y.shape[0], Y.shape[1], sample_weight.shape[0])
     if grads.shape[0] != n_params:
         raise ValueError("grads and params differ in length")
-    if Y.shape[0] != batch.n_rows or Y.shape[1] != units[n_layers]:
-        raise ValueError("Y has another shape than (n_samples, n_outputs)")
-    if sample_weight.shape[0] not in (0, batch.n_rows):
-        raise ValueError("sample_weight has another length than X")
     if row_start < 0 or n_rows < 1 or row_start + n_rows > batch.n_rows:
         raise ValueError("row range outside X")
     if chunk_rows < 1:

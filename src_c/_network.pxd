@@ -147,6 +147,33 @@ cdef inline int check_layout(const Py_ssize_t[::1] units,
     return 0
 
 
+cdef inline int check_inputs(const Py_ssize_t[::1] units,
+                             const Py_ssize_t[::1] coef_off,
+                             const Py_ssize_t[::1] intercept_off,
+                             const Py_ssize_t[::1] act_off, Py_ssize_t n_params,
+                             bint dense, Py_ssize_t n_columns) except -1:
+    """Raise ValueError unless params, act_off and dense X fit the network."""
+    check_layout(units, coef_off, intercept_off, n_params)
+    if act_off.shape[0] < units.shape[0]:
+        raise ValueError("act_off needs one offset per layer and the input")
+    if dense and n_columns != units[0]:
+        raise ValueError("X has %d columns; the network takes %d"
+                         % (n_columns, units[0]))
+    return 0
+
+
+cdef inline int check_targets(const Py_ssize_t[::1] units, Py_ssize_t n_rows,
+                              Py_ssize_t y_rows, Py_ssize_t y_columns,
+                              Py_ssize_t n_weights) except -1:
+    """Raise ValueError unless Y is (n_rows, n_outputs) and there are no
+    sample weights or one per row."""
+    if y_rows != n_rows or y_columns != units[units.shape[0] - 1]:
+        raise ValueError("Y has another shape than (n_samples, n_outputs)")
+    if n_weights != 0 and n_weights != n_rows:
+        raise ValueError("sample_weight has another length than X")
+    return 0
+
+
 cdef inline void init_network(
     Network *net, Py_ssize_t n_layers, const Py_ssize_t *units,
     const Py_ssize_t *coef_off, const Py_ssize_t *intercept_off,
