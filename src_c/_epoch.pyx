@@ -391,7 +391,8 @@ def train_epoch(
     cdef Py_ssize_t n_blocks = n_threads if split else 1
     cdef Py_ssize_t act_size
     cdef int act_copies = 2 if drop_below > 0 else 1
-    cdef floating eps = 1.1920928955078125e-07 if floating is float else 2.220446049250313e-16
+    cdef floating eps = (1.1920928955078125e-07 if floating is float
+                         else 2.220446049250313e-16)
 
     check_inputs(units, coef_off, intercept_off, act_off, n_params,
                  X_dense != NULL, X.shape[1])

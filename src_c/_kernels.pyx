@@ -346,7 +346,8 @@ cdef void _chunks_loss_grad(
     """
     cdef Batch chunk
     cdef Py_ssize_t c
-    cdef Py_ssize_t n_params = net.intercept_off[net.n_layers - 1] + net.units[net.n_layers]
+    cdef Py_ssize_t n_params = (net.intercept_off[net.n_layers - 1]
+                                + net.units[net.n_layers])
     cdef Py_ssize_t n_first = net.units[0] * net.units[1]
     cdef double loss_sum = 0
     for c in range(c0, c1):
@@ -409,7 +410,8 @@ def loss_and_grad(
     cdef double sw_sum, value = 0, l2
     cdef double *thread_loss
     cdef floating *total
-    cdef floating eps = 1.1920928955078125e-07 if floating is float else 2.220446049250313e-16
+    cdef floating eps = (1.1920928955078125e-07 if floating is float
+                         else 2.220446049250313e-16)
     for i in range(n_layers + 1):
         widest = max(widest, units[i])
     _init_network(&net, units, coef_off, intercept_off, act_off, hidden_act,
@@ -516,7 +518,7 @@ def dense_forward(
 def delta_backward(
     const floating[:, ::1] D,              # IN (n_rows, fan_out) upstream delta
     const floating[:, ::1] coef,           # IN (fan_in, fan_out)
-    const floating[:, ::1] A,              # IN (n_rows, fan_in) this layer's input activations
+    const floating[:, ::1] A,              # IN (n_rows, fan_in) the layer's inputs
     floating[:, ::1] D_prev,               # OUT (n_rows, fan_in)
     int activation, int n_threads,
 ):
@@ -545,7 +547,8 @@ def output_loss(
     """Fused output layer: activation, loss sum (weighted) and first delta."""
     cdef Py_ssize_t r
     cdef double total = 0
-    cdef floating eps = 1.1920928955078125e-07 if floating is float else 2.220446049250313e-16
+    cdef floating eps = (1.1920928955078125e-07 if floating is float
+                         else 2.220446049250313e-16)
     cdef bint has_weight = sample_weight.shape[0] > 0
     with nogil:
         for r in range(Z.shape[0]):

@@ -13,7 +13,9 @@
 from cython cimport floating
 from libc.math cimport log
 
-from _activations cimport ACT_IDENTITY, ACT_LOGISTIC, ACT_SOFTMAX, ACT_EXP, bias_activate_row
+from _activations cimport (
+    ACT_EXP, ACT_IDENTITY, ACT_LOGISTIC, ACT_SOFTMAX, bias_activate_row,
+)
 
 cdef enum:
     LOSS_SQUARED = 0

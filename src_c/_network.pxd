@@ -559,13 +559,12 @@ cdef inline double output_loss_delta(
     (n_rows scratch: per-row terms are summed afterwards in row order, so the
     total does not depend on the thread count).
     """
-    cdef Py_ssize_t r, s
+    cdef Py_ssize_t r
     cdef Py_ssize_t n = batch.n_rows
     cdef Py_ssize_t n_out = net.units[net.n_layers]
     cdef const floating *b = params + net.intercept_off[net.n_layers - 1]
     cdef floating *Z = acts + net.act_off[net.n_layers]
     cdef floating *D = NULL
-    cdef floating sw
     cdef double total = 0
     if deltas != NULL:
         D = deltas + net.act_off[net.n_layers]
@@ -615,10 +614,9 @@ cdef inline double batch_weight_sum(const Batch *batch,
 cdef inline void _column_sums(const Network *net, const floating *D, Py_ssize_t n,
                               Py_ssize_t width, double scale, floating *out,
                               double *acc) noexcept nogil:
-    """out[j] = scale * sum_r D[r, j]; each column summed by one thread, in row order."""
-    cdef Py_ssize_t blk, r, j, j0, j1
+    """out[j] = scale * sum_r D[r, j], each column summed in row order by one thread."""
+    cdef Py_ssize_t blk
     cdef Py_ssize_t n_blocks = 1
-    cdef const floating *row
     if _parallel(net, n * width) and width >= net.n_threads:
         n_blocks = net.n_threads
     if n_blocks == 1:
@@ -636,14 +634,14 @@ cdef inline void _sum_columns(const floating *D, Py_ssize_t n, Py_ssize_t width,
     # rows: adding each row into acc[] in memory instead stalled on the
     # stores (a third of a small network's backward pass). Every column is
     # still summed in row order.
-    cdef Py_ssize_t r, j, tail
+    cdef Py_ssize_t _r, r, j, tail
     cdef const floating *col
     cdef double s0, s1, s2, s3, s4, s5, s6, s7
     j = j0
     while j + 8 <= j1:
         s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
         col = D + j
-        for r in range(n):
+        for _r in range(n):
             s0 = s0 + col[0]
             s1 = s1 + col[1]
             s2 = s2 + col[2]
@@ -716,7 +714,7 @@ cdef inline void backward(const Network *net, const floating *params,
     sparse the first coef block of grads must hold zeros on entry. `acc` is
     double scratch as wide as the widest layer.
     """
-    cdef Py_ssize_t i, r, blk, r0, r1, k0, k1, n_blocks
+    cdef Py_ssize_t i, blk, k0, k1, n_blocks
     cdef Py_ssize_t n = batch.n_rows
     cdef Py_ssize_t fan_in, fan_out
     cdef const floating *a_prev
