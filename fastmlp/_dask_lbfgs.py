@@ -47,7 +47,14 @@ def block_loss_grad(X_block, y_block, weight_block, packed, spec):
     n_params = packed.shape[0]
     if X_block.shape[0] == 0:
         return 0.0, 0.0, np.zeros(n_params)
-    X_block = check_array(X_block, dtype=spec.dtype, order="C", input_name="X")
+    # Sparse blocks as fit takes sparse X: the first layer reads CSR rows.
+    X_block = check_array(
+        X_block,
+        accept_sparse=["csr", "csc"],
+        dtype=spec.dtype,
+        order="C",
+        input_name="X",
+    )
     Y = _block_targets(y_block, spec)
     if weight_block is not None:
         weight_block = _block_weights(weight_block, X_block.shape[0], spec.dtype)

@@ -82,7 +82,8 @@ def fit_blocks(
 
     X : dask.array.Array of shape (n_samples, n_features)
         Training data, split in blocks along the rows. Blocks split along
-        the columns are joined first.
+        the columns are joined first. Empty blocks are skipped; X with no
+        rows at all is an error.
 
     y : dask.array.Array or array-like of shape (n_samples,) or \
             (n_samples, n_outputs)
@@ -134,6 +135,7 @@ def fit_blocks(
     def compute_block(k):
         return k, *dask.compute(*blocks[k])
 
+    trained = interrupted = False
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fastmlp-dask")
     try:
         pending = pool.submit(compute_block, order[0])
@@ -142,6 +144,7 @@ def fit_blocks(
                 k, X_block, y_block, weight_block = pending.result()
             except KeyboardInterrupt:
                 warnings.warn("Training interrupted by user.")  # as fit says it
+                interrupted = True
                 break
             if position + 1 < len(order):
                 pending = pool.submit(compute_block, order[position + 1])
@@ -155,6 +158,7 @@ def fit_blocks(
             estimator.partial_fit(
                 X_block, y_block, sample_weight=weight_block, **fit_kwargs
             )
+            trained = True
             fit_kwargs.pop("classes", None)  # only the first call needs them
             # Ctrl-C, divergence (both warned) or a callback asking to stop:
             # partial_fit ends its one epoch either way, the blocks end here.
@@ -164,6 +168,13 @@ def fit_blocks(
         # Not waiting for a block still being computed keeps Ctrl-C and
         # errors prompt; its result is dropped when it arrives.
         pool.shutdown(wait=False, cancel_futures=True)
+    if not trained and not interrupted:
+        # Returned as it came, an unfitted estimator would fail only later,
+        # in predict; partial_fit refuses zero rows too.
+        raise ValueError(
+            f"X has no rows: each of its {n_blocks} row block(s) is empty, so "
+            f"{type(estimator).__name__} has nothing to train on."
+        )
     return estimator
 
 
@@ -192,7 +203,8 @@ def fit_lbfgs(estimator, X, y, *, sample_weight=None, classes=None):
 
     X : dask.array.Array of shape (n_samples, n_features)
         Training data, split in blocks along the rows; float32 trains in
-        float32.
+        float32. Blocks may be SciPy CSR or CSC matrices, read as ``fit``
+        reads sparse X.
 
     y : dask.array.Array or array-like of shape (n_samples,) or \
             (n_samples, n_outputs)

@@ -16,6 +16,7 @@ import dask
 import dask.array as da
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_regression
@@ -330,6 +331,18 @@ def test_bad_arguments_are_named():
         fastmlp_dask.fit_blocks(_classifier(), da.from_array(bad, BLOCK_ROWS), y)
 
 
+def test_no_rows_at_all_is_an_error_not_an_unfitted_estimator():
+    X, y = _digits()
+    nothing = da.from_array(y, chunks=BLOCK_ROWS) > 99  # a filter keeping no row
+    X_none = da.from_array(X, chunks=BLOCK_ROWS)[nothing]
+    y_none = da.from_array(y, chunks=BLOCK_ROWS)[nothing]
+    for model in (_classifier(), _classifier().fit(X, y)):
+        with pytest.raises(ValueError, match=r"X has no rows: each of its 4 row"):
+            fastmlp_dask.fit_blocks(model, X_none, y_none, classes=np.arange(10))
+    with pytest.raises(ValueError, match=r"X has no rows: each of its 1 row"):
+        fastmlp_dask.fit_blocks(_regressor(), da.zeros((0, 3)), np.zeros(0))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_lazy_predictions_equal_the_estimators(dtype):
     X, y = _digits(dtype)
@@ -539,6 +552,25 @@ def test_fit_lbfgs_block_loss_and_gradient_equal_the_engines():
     assert value == pytest.approx(expected_value, rel=1e-12)
     assert_allclose(grad, expected_grad, rtol=1e-9, atol=1e-13)
     assert_array_equal(engine.params, point)  # the point is left in params
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_fit_lbfgs_on_sparse_blocks_equals_fit_on_sparse_x(fmt):
+    X, y = _digits()
+    X_sparse = sp.csr_matrix(X)
+    in_memory = _lbfgs(MLPClassifier).fit(X_sparse, y)
+    blocks = da.from_array(X, chunks=BLOCK_ROWS).map_blocks(
+        getattr(sp, f"{fmt}_matrix"), dtype=X.dtype
+    )
+    blocked = fastmlp_dask.fit_lbfgs(_lbfgs(MLPClassifier), blocks, y)
+    assert blocked.n_iter_ == in_memory.n_iter_
+    for u, v in zip(_weights(blocked), _weights(in_memory), strict=True):
+        assert_allclose(u, v, rtol=1e-8, atol=1e-10)
+    # And the same as the dense blocks' fit: sparse is only a storage format.
+    dense = fastmlp_dask.fit_lbfgs(
+        _lbfgs(MLPClassifier), da.from_array(X, chunks=BLOCK_ROWS), y
+    )
+    assert_allclose(blocked.coefs_[0], dense.coefs_[0], rtol=1e-8, atol=1e-10)
 
 
 def test_fit_lbfgs_keeps_float32():
