@@ -39,14 +39,15 @@ class BlockSpec:
 
 
 def block_loss_grad(X_block, y_block, weight_block, packed, spec):
-    """(weight sum, weighted loss sum, weighted gradient sum) of one block.
+    """(rows, weight sum, weighted loss sum, weighted gradient sum) of a block.
 
     Checks the block as fit checks X and y. Loss and gradient are without
     the penalty, which the caller adds once.
     """
     n_params = packed.shape[0]
-    if X_block.shape[0] == 0:
-        return 0.0, 0.0, np.zeros(n_params)
+    n_rows = X_block.shape[0]
+    if n_rows == 0:
+        return 0, 0.0, 0.0, np.zeros(n_params)
     # Sparse blocks as fit takes sparse X: the first layer reads CSR rows.
     X_block = check_array(
         X_block,
@@ -65,7 +66,7 @@ def block_loss_grad(X_block, y_block, weight_block, packed, spec):
     if weight_block is not None:
         weight = float(np.sum(weight_block, dtype=np.float64))
         if weight == 0:  # fine here, as long as another block weighs something
-            return 0.0, 0.0, np.zeros(n_params)
+            return n_rows, 0.0, 0.0, np.zeros(n_params)
     else:
         weight = float(X_block.shape[0])
     engine = Engine(
@@ -81,7 +82,7 @@ def block_loss_grad(X_block, y_block, weight_block, packed, spec):
         value, grad = engine.loss_and_grad(
             packed, kernel_inputs(X_block, spec.dtype), Y, weight_block, 0.0
         )
-    return weight, weight * value, weight * grad
+    return n_rows, weight, weight * value, weight * grad
 
 
 def _block_targets(y_block, spec):
@@ -170,13 +171,18 @@ class BlockObjective:
         # workers start with one BLAS thread already.
         with blas_single_threaded():
             parts = dask.compute(*tasks)
-        total = sum(part[0] for part in parts)
+        if sum(part[0] for part in parts) == 0:
+            raise ValueError(
+                f"X has no rows: each of its {len(parts)} row block(s) is empty, "
+                "so there is nothing to train on."
+            )
+        total = sum(part[1] for part in parts)
         if total == 0:
             raise ValueError(
                 "The sample weights sum to zero: the loss would be undefined."
             )
-        value = sum(part[1] for part in parts) / total
-        grad = np.sum([part[2] for part in parts], axis=0) / total
+        value = sum(part[2] for part in parts) / total
+        grad = np.sum([part[3] for part in parts], axis=0) / total
         return add_l2_penalty(
             value, grad, self.params, self.layout.n_coef, alpha, total
         )

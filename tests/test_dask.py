@@ -341,6 +341,9 @@ def test_no_rows_at_all_is_an_error_not_an_unfitted_estimator():
             fastmlp_dask.fit_blocks(model, X_none, y_none, classes=np.arange(10))
     with pytest.raises(ValueError, match=r"X has no rows: each of its 1 row"):
         fastmlp_dask.fit_blocks(_regressor(), da.zeros((0, 3)), np.zeros(0))
+    # fit_lbfgs: a regressor needs no classes, so only the blocks can tell.
+    with pytest.raises(ValueError, match=r"X has no rows: each of its 4 row"):
+        fastmlp_dask.fit_lbfgs(_lbfgs(MLPRegressor), X_none, y_none.astype(float))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
