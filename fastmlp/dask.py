@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
 
 try:
@@ -78,7 +79,9 @@ def fit_blocks(
     ----------
     estimator : MLPClassifier or MLPRegressor
         With ``solver='sgd'`` or ``'adam'`` and ``early_stopping=False``
-        (the estimator's ``partial_fit`` requires both).
+        (the estimator's ``partial_fit`` requires both). A classifier with
+        ``warm_start=True`` needs every class in every block, as its
+        ``partial_fit`` needs them in every call.
 
     X : dask.array.Array of shape (n_samples, n_features)
         Training data, split in blocks along the rows. Blocks split along
@@ -155,9 +158,19 @@ def fit_blocks(
                 )
             if X_block.shape[0] == 0:
                 continue  # an empty partition, e.g. left by a filter
-            estimator.partial_fit(
-                X_block, y_block, sample_weight=weight_block, **fit_kwargs
-            )
+            try:
+                estimator.partial_fit(
+                    X_block, y_block, sample_weight=weight_block, **fit_kwargs
+                )
+            except ValueError as error:
+                if not _lacks_fitted_classes(estimator, y_block):
+                    raise
+                raise ValueError(
+                    f"Block {k} of y does not hold every class: {error}. With "
+                    "warm_start=True, partial_fit (as scikit-learn's) needs "
+                    "every class in each call's y; fit_blocks needs "
+                    "warm_start=False unless every block holds every class."
+                ) from error
             trained = True
             fit_kwargs.pop("classes", None)  # only the first call needs them
             # Ctrl-C, divergence (both warned) or a callback asking to stop:
@@ -176,6 +189,20 @@ def fit_blocks(
             f"{type(estimator).__name__} has nothing to train on."
         )
     return estimator
+
+
+def _lacks_fitted_classes(estimator, y_block):
+    """Whether partial_fit refused y_block by warm_start's every-class rule."""
+    if not (
+        is_classifier(estimator)
+        and getattr(estimator, "warm_start", False)
+        and hasattr(estimator, "classes_")
+    ):
+        return False
+    try:
+        return set(unique_labels(y_block)) != set(estimator.classes_)
+    except (TypeError, ValueError):  # labels partial_fit refused otherwise
+        return False
 
 
 def fit_lbfgs(estimator, X, y, *, sample_weight=None, classes=None):

@@ -331,6 +331,33 @@ def test_bad_arguments_are_named():
         fastmlp_dask.fit_blocks(_classifier(), da.from_array(bad, BLOCK_ROWS), y)
 
 
+def test_warm_start_needs_every_class_in_every_block():
+    X, y = _digits()
+    order = np.argsort(y, kind="stable")  # blocks of a few classes each
+    Xd = da.from_array(X[order], chunks=BLOCK_ROWS)
+    yd = da.from_array(y[order], chunks=BLOCK_ROWS)
+    with pytest.raises(ValueError, match=r"Block 0 of y does not hold every class"):
+        fastmlp_dask.fit_blocks(
+            _classifier(warm_start=True), Xd, yd, shuffle_blocks=False
+        )
+    # The same first partial_fit call in memory raises scikit-learn's error.
+    with pytest.raises(ValueError, match="warm_start can only be used"):
+        _classifier(warm_start=True).partial_fit(
+            X[order][:BLOCK_ROWS], y[order][:BLOCK_ROWS], classes=np.arange(10)
+        )
+    # Blocks that each hold every class train as without warm_start.
+    warm = fastmlp_dask.fit_blocks(
+        _classifier(warm_start=True),
+        da.from_array(X, chunks=BLOCK_ROWS),
+        y,
+        shuffle_blocks=False,
+    )
+    cold = fastmlp_dask.fit_blocks(
+        _classifier(), da.from_array(X, chunks=BLOCK_ROWS), y, shuffle_blocks=False
+    )
+    _assert_same_weights(warm, cold)
+
+
 def test_no_rows_at_all_is_an_error_not_an_unfitted_estimator():
     X, y = _digits()
     nothing = da.from_array(y, chunks=BLOCK_ROWS) > 99  # a filter keeping no row
