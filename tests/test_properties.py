@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 import scipy.sparse as sp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
@@ -514,6 +514,14 @@ def test_train_epoch(problem, optimizer, batch_extra, order_kind, alpha):
         None,
         None if sample_weight is None else sample_weight[take],
     )
+    # An epoch that diverges (the Poisson loss's exp output under a large
+    # sgd step with momentum can overflow) has no trajectory to compare:
+    # once a step overflows, round-off decides where inf and nan land, and
+    # the steps before it amplify round-off past any tolerance. Only the
+    # oracle's divergence is skipped, so fastmlp diverging alone still
+    # fails; the estimators' handling of divergence is tested through the
+    # public API (tests/test_reliability.py).
+    assume(np.isfinite(expected_loss) and np.isfinite(network.params).all())
     tol = TOL[dtype]
     assert_allclose(
         loss_sum / n_train, expected_loss, rtol=tol["rtol"], atol=tol["atol"]
