@@ -158,19 +158,11 @@ def fit_blocks(
                 )
             if X_block.shape[0] == 0:
                 continue  # an empty partition, e.g. left by a filter
-            try:
-                estimator.partial_fit(
-                    X_block, y_block, sample_weight=weight_block, **fit_kwargs
-                )
-            except ValueError as error:
-                if not _lacks_fitted_classes(estimator, y_block):
-                    raise
-                raise ValueError(
-                    f"Block {k} of y does not hold every class: {error}. With "
-                    "warm_start=True, partial_fit (as scikit-learn's) needs "
-                    "every class in each call's y; fit_blocks needs "
-                    "warm_start=False unless every block holds every class."
-                ) from error
+            if is_classifier(estimator) and estimator.warm_start:
+                _check_block_classes(estimator, k, y_block, fit_kwargs)
+            estimator.partial_fit(
+                X_block, y_block, sample_weight=weight_block, **fit_kwargs
+            )
             trained = True
             fit_kwargs.pop("classes", None)  # only the first call needs them
             # Ctrl-C, divergence (both warned) or a callback asking to stop:
@@ -191,18 +183,27 @@ def fit_blocks(
     return estimator
 
 
-def _lacks_fitted_classes(estimator, y_block):
-    """Whether partial_fit refused y_block by warm_start's every-class rule."""
-    if not (
-        is_classifier(estimator)
-        and getattr(estimator, "warm_start", False)
-        and hasattr(estimator, "classes_")
-    ):
-        return False
+def _check_block_classes(estimator, k, y_block, fit_kwargs):
+    """warm_start's rule for partial_fit, said of block k: y holds every class.
+
+    partial_fit itself would refuse the block with scikit-learn's message,
+    which speaks of "the previous call to fit", a call the user never made.
+    """
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        classes = fit_kwargs.get("classes")
     try:
-        return set(unique_labels(y_block)) != set(estimator.classes_)
-    except (TypeError, ValueError):  # labels partial_fit refused otherwise
-        return False
+        labels = unique_labels(y_block)
+    except (TypeError, ValueError):
+        return  # partial_fit names what is wrong with these labels
+    if classes is not None and set(labels) != set(classes):
+        raise ValueError(
+            f"Block {k} of y holds the classes {labels.tolist()}, not all of "
+            f"{np.asarray(classes).tolist()}: with warm_start=True, partial_fit "
+            "(as scikit-learn's) needs every class in each call's y. Set "
+            "warm_start=False for fit_blocks unless every block holds every "
+            "class."
+        )
 
 
 def fit_lbfgs(estimator, X, y, *, sample_weight=None, classes=None):

@@ -336,10 +336,17 @@ def test_warm_start_needs_every_class_in_every_block():
     order = np.argsort(y, kind="stable")  # blocks of a few classes each
     Xd = da.from_array(X[order], chunks=BLOCK_ROWS)
     yd = da.from_array(y[order], chunks=BLOCK_ROWS)
-    with pytest.raises(ValueError, match=r"Block 0 of y does not hold every class"):
+    with pytest.raises(
+        ValueError, match=r"Block 0 of y holds the classes \[0, 1, 2\], not"
+    ):
         fastmlp_dask.fit_blocks(
             _classifier(warm_start=True), Xd, yd, shuffle_blocks=False
         )
+    fitted = _classifier(warm_start=True).fit(X, y)  # continuing: the same rule
+    with pytest.raises(
+        ValueError, match=r"Block 0 of y holds the classes \[0, 1, 2\], not"
+    ):
+        fastmlp_dask.fit_blocks(fitted, Xd, yd, shuffle_blocks=False)
     # The same first partial_fit call in memory raises scikit-learn's error.
     with pytest.raises(ValueError, match="warm_start can only be used"):
         _classifier(warm_start=True).partial_fit(
