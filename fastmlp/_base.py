@@ -863,10 +863,10 @@ class BaseMultilayerPerceptron(FittedNetworkMixin, BaseEstimator, ABC):
             self.loss_ = np.float64(last["loss"])
             if validation is not None:
                 self._record_validation(validation, engine, 1.0 / total_weight)
-            stop = bool(callbacks) and self._run_callbacks(callbacks, engine)
-            if callbacks and not np.array_equal(
-                engine.params, x.astype(engine.dtype, copy=False)
-            ):
+            if not callbacks:
+                return
+            stop = self._run_callbacks(callbacks, engine)
+            if not np.array_equal(engine.params, x.astype(engine.dtype, copy=False)):
                 # L-BFGS-B continues from its own iterate, whatever is written
                 # into the weights: show the iterate, and say so.
                 engine.params[...] = x

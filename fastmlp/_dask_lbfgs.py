@@ -171,18 +171,19 @@ class BlockObjective:
         # workers start with one BLAS thread already.
         with blas_single_threaded():
             parts = dask.compute(*tasks)
-        if sum(part[0] for part in parts) == 0:
+        n_rows, weights, loss_sums, grad_sums = zip(*parts, strict=True)
+        if sum(n_rows) == 0:
             raise ValueError(
                 f"X has no rows: each of its {len(parts)} row block(s) is empty, "
                 "so there is nothing to train on."
             )
-        total = sum(part[1] for part in parts)
+        total = sum(weights)
         if total == 0:
             raise ValueError(
                 "The sample weights sum to zero: the loss would be undefined."
             )
-        value = sum(part[2] for part in parts) / total
-        grad = np.sum([part[3] for part in parts], axis=0) / total
+        value = sum(loss_sums) / total
+        grad = np.sum(grad_sums, axis=0) / total
         return add_l2_penalty(
             value, grad, self.params, self.layout.n_coef, alpha, total
         )

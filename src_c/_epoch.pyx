@@ -27,6 +27,7 @@ epoch stops before it with STATUS_ZERO_WEIGHT.
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
+from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.math cimport pow, sqrt
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy
@@ -391,8 +392,7 @@ def train_epoch(
     cdef Py_ssize_t n_blocks = n_threads if split else 1
     cdef Py_ssize_t act_size
     cdef int act_copies = 2 if drop_below > 0 else 1
-    cdef floating eps = (1.1920928955078125e-07 if floating is float
-                         else 2.220446049250313e-16)
+    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
 
     check_inputs(units, coef_off, intercept_off, act_off, n_params,
                  X_dense != NULL, X.shape[1])

@@ -15,6 +15,7 @@ baseline.
 cimport cython
 from cython cimport floating
 from cython.parallel cimport prange, threadid
+from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
@@ -410,8 +411,7 @@ def loss_and_grad(
     cdef double sw_sum, value = 0, l2
     cdef double *thread_loss
     cdef floating *total
-    cdef floating eps = (1.1920928955078125e-07 if floating is float
-                         else 2.220446049250313e-16)
+    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
     for i in range(n_layers + 1):
         widest = max(widest, units[i])
     _init_network(&net, units, coef_off, intercept_off, act_off, hidden_act,
@@ -547,8 +547,7 @@ def output_loss(
     """Fused output layer: activation, loss sum (weighted) and first delta."""
     cdef Py_ssize_t r
     cdef double total = 0
-    cdef floating eps = (1.1920928955078125e-07 if floating is float
-                         else 2.220446049250313e-16)
+    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef bint has_weight = sample_weight.shape[0] > 0
     with nogil:
         for r in range(Z.shape[0]):
