@@ -29,6 +29,23 @@ from _report import main_table, render, targets_table  # noqa: E402
 DEFAULT_OUT = ROOT / "benchmarks" / "results"
 
 
+def _positive(kind):
+    """An argparse type: a number of `kind` above zero, else a usage error."""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a{'n integer' if kind is int else ' number'}"
+            ) from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not above zero")
+        return value
+
+    return parse
+
+
 def _parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
@@ -52,13 +69,13 @@ def _parse(argv):
     )
     parser.add_argument(
         "--repeats",
-        type=int,
+        type=_positive(int),
         default=None,
         help="timed repeats per implementation (default 5 full, 3 quick)",
     )
     parser.add_argument(
         "--budget",
-        type=float,
+        type=_positive(float),
         default=None,
         help="seconds per workload; fewer repeats (never below 3) "
         "when the first round says they would not fit",
@@ -66,7 +83,7 @@ def _parse(argv):
     parser.add_argument(
         "--threads",
         nargs="+",
-        type=int,
+        type=_positive(int),
         metavar="K",
         default=None,
         help="thread counts of the thread_scaling sweep (default 1 .. cpu_count)",
