@@ -347,21 +347,24 @@ def gemm_floor_epoch(X, units):
     rng = np.random.default_rng(SEED)
     dtype = X.dtype
     pairs = list(zip(units[:-1], units[1:], strict=True))
-    W = [rng.standard_normal(pair).astype(dtype) for pair in pairs]
-    A = [np.empty((BATCH_SIZE, n_out), dtype) for _, n_out in pairs]
-    D = [rng.standard_normal((BATCH_SIZE, n_out)).astype(dtype) for _, n_out in pairs]
-    G = [np.empty(pair, dtype) for pair in pairs]
+    coefs = [rng.standard_normal(pair).astype(dtype) for pair in pairs]
+    activations = [np.empty((BATCH_SIZE, fan_out), dtype) for _, fan_out in pairs]
+    deltas = [
+        rng.standard_normal((BATCH_SIZE, fan_out)).astype(dtype) for _, fan_out in pairs
+    ]
+    coef_grads = [np.empty(pair, dtype) for pair in pairs]
 
     def epoch():
         for start in range(0, len(X) - BATCH_SIZE + 1, BATCH_SIZE):
-            Xb = X[start : start + BATCH_SIZE]
-            inputs = [Xb] + A[:-1]
-            for a_in, w, a_out in zip(inputs, W, A, strict=True):
-                np.matmul(a_in, w, out=a_out)
-            for layer in range(len(W) - 1, -1, -1):
-                np.matmul(inputs[layer].T, D[layer], out=G[layer])
+            inputs = [X[start : start + BATCH_SIZE], *activations[:-1]]
+            for layer_in, coef, layer_out in zip(
+                inputs, coefs, activations, strict=True
+            ):
+                np.matmul(layer_in, coef, out=layer_out)
+            for layer in range(len(coefs) - 1, -1, -1):
+                np.matmul(inputs[layer].T, deltas[layer], out=coef_grads[layer])
                 if layer:
-                    np.matmul(D[layer], W[layer].T, out=D[layer - 1])
+                    np.matmul(deltas[layer], coefs[layer].T, out=deltas[layer - 1])
 
     return epoch
 
@@ -370,12 +373,13 @@ def gemm_floor_predict(X, units):
     """A callable running only the forward products over every row of X."""
     rng = np.random.default_rng(SEED)
     pairs = list(zip(units[:-1], units[1:], strict=True))
-    W = [rng.standard_normal(pair).astype(X.dtype) for pair in pairs]
-    A = [np.empty((len(X), n_out), X.dtype) for _, n_out in pairs]
+    coefs = [rng.standard_normal(pair).astype(X.dtype) for pair in pairs]
+    activations = [np.empty((len(X), fan_out), X.dtype) for _, fan_out in pairs]
 
     def predict():
-        for a_in, w, a_out in zip([X] + A[:-1], W, A, strict=True):
-            np.matmul(a_in, w, out=a_out)
+        inputs = [X, *activations[:-1]]
+        for layer_in, coef, layer_out in zip(inputs, coefs, activations, strict=True):
+            np.matmul(layer_in, coef, out=layer_out)
 
     return predict
 
