@@ -6,7 +6,6 @@ same NumPy blocks in the same order: fit_blocks must be exactly that.
 """
 
 import multiprocessing
-import os
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -22,7 +21,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from fastmlp import MLPClassifier, MLPRegressor
 from fastmlp import dask as fastmlp_dask
@@ -732,14 +731,17 @@ def test_each_block_is_predicted_with_one_thread():
         return real_predict(block)
 
     model.predict = recording_predict
-    before = effective_n_threads()
-    # A build without OpenMP runs every call on one thread; BLAS still needs
-    # its cap.
-    assert before > 1 or os.cpu_count() == 1 or not openmp_enabled()
-    # BLAS too, in every Dask worker thread (threadpoolctl 3.8 lets only one
-    # Python thread change BLAS's count; see fastmlp._threads).
-    with dask.config.set(scheduler="threads", num_workers=2):
-        lazy = fastmlp_dask.predict(model, da.from_array(X, chunks=BLOCK_ROWS))
-        assert_array_equal(lazy.compute(), real_predict(X))
-    assert seen == [(1, 1)] * 4
-    assert effective_n_threads() == before
+    # Two threads whatever the caller's OMP_NUM_THREADS, so that there is a
+    # count to cap. A build without OpenMP runs every call on one thread;
+    # BLAS still needs its cap.
+    with threadpool_limits(limits=2):
+        before = effective_n_threads()
+        assert before == 2 or not openmp_enabled()
+        assert blas_threads() == 2
+        # BLAS too, in every Dask worker thread (threadpoolctl 3.8 lets only
+        # one Python thread change BLAS's count; see fastmlp._threads).
+        with dask.config.set(scheduler="threads", num_workers=2):
+            lazy = fastmlp_dask.predict(model, da.from_array(X, chunks=BLOCK_ROWS))
+            assert_array_equal(lazy.compute(), real_predict(X))
+        assert seen == [(1, 1)] * 4
+        assert effective_n_threads() == before

@@ -610,6 +610,14 @@ _BLAS_CAP_CHILD = textwrap.dedent(
 )
 
 
+# Two threads for OpenMP and BLAS whatever the caller's environment sets
+# (OPENBLAS_NUM_THREADS=1 made the BLAS caps unobservable), so that there is
+# a count to cap.
+_TWO_THREADS_EVERYWHERE = {
+    "OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2", "MKL_NUM_THREADS": "2",
+}
+
+
 def test_blas_runs_on_one_thread_under_the_kernels_in_any_python_thread(json_child):
     # threadpoolctl 3.8 lets only one Python thread at a time change
     # OpenBLAS's (process-wide) thread count, and silently ignores the
@@ -617,7 +625,7 @@ def test_blas_runs_on_one_thread_under_the_kernels_in_any_python_thread(json_chi
     # right forever: in any other thread the kernels' OpenMP threads called a
     # multithreaded BLAS, the same fit gave other bits there, and a user's own
     # threadpool_limits in another thread did nothing.
-    report = json_child(_BLAS_CAP_CHILD, OMP_NUM_THREADS="2")
+    report = json_child(_BLAS_CAP_CHILD, **_TWO_THREADS_EVERYWHERE)
     if max(report["before"]) < 2:
         pytest.skip("BLAS runs on one thread here: a cap cannot be seen")
     if openmp_enabled():
@@ -702,7 +710,7 @@ def test_blas_and_openmp_limits_are_restored_apart(json_child):
     # fastmlp's OpenMP limit (Dask tasks) put back a BLAS count another
     # call had capped since, and its BLAS cap reset the last thread's OpenMP
     # count inside a user's own threadpool_limits block.
-    report = json_child(_LIMITS_APART_CHILD, OMP_NUM_THREADS="2")
+    report = json_child(_LIMITS_APART_CHILD, **_TWO_THREADS_EVERYWHERE)
     assert report["openmp_after_leaving_last"] == 1
     if report["blas_default"] < 2:
         pytest.skip("BLAS runs on one thread here: a cap cannot be seen")
