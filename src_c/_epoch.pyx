@@ -384,7 +384,9 @@ def train_epoch(
     cdef Py_ssize_t n_params = params.shape[0]
     cdef Py_ssize_t widest = 0, i
     cdef const floating *sw = &sample_weight[0] if has_weight else NULL
-    cdef const floating *X_dense = NULL if is_sparse or X.shape[0] == 0 else &X[0, 0]
+    # Not a conditional expression: Cython's temporary for one is a plain
+    # void *, and assigning &X[0, 0] to it drops the const (a clang warning).
+    cdef const floating *X_dense = NULL
     cdef const Py_ssize_t *order = &sample_idx[0] if has_order else NULL
     cdef double *partials
     cdef double *thread_loss
@@ -394,6 +396,8 @@ def train_epoch(
     cdef int act_copies = 2 if drop_below > 0 else 1
     cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
 
+    if not is_sparse and X.shape[0] > 0:
+        X_dense = &X[0, 0]
     check_inputs(units, coef_off, intercept_off, act_off, n_params,
                  X_dense != NULL, X.shape[1])
     check_targets(units, (X_indptr.shape[0] - 1) if is_sparse else X.shape[0],
