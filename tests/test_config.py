@@ -23,7 +23,10 @@ def _ci_promises_openmp():
     # (FASTMLP_NO_OPENMP=1, set for its tests too); a local build may lack it.
     on_ci = os.environ.get("CI", "").lower() == "true"
     serial_on_purpose = os.environ.get("FASTMLP_NO_OPENMP", "0").lower() not in (
-        "", "0", "false", "no",
+        "",
+        "0",
+        "false",
+        "no",
     )
     return on_ci and not serial_on_purpose
 
