@@ -906,7 +906,43 @@ class BaseMultilayerPerceptron(FittedNetworkMixin, BaseEstimator, ABC):
             return
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = np.float64(result.fun)
+        if not np.isfinite(self.loss_):
+            self._report_lbfgs_non_finite(
+                result, engine, inputs, Y_float, sample_weight
+            )
         engine.params[...] = result.x
+
+    def _report_lbfgs_non_finite(self, result, engine, inputs, Y_float, weights):
+        """Say why L-BFGS ended on a non-finite loss, and report a true loss_.
+
+        When a line search meets a NaN or infinite loss, L-BFGS-B gives up
+        (ABNORMAL) and returns its last iterate, but the loss of the point
+        that failed: loss_ would read NaN for finite weights that had
+        trained for several iterations. Since fastmlp never upcasts, float32
+        meets this at input scales float64 handles (1e14 for an identity
+        network in the tests). So the returned weights' own loss is
+        reported, and the user is told what happened.
+        """
+        tried = self.loss_
+        loss, _ = engine.loss_and_grad(result.x, inputs, Y_float, weights, self.alpha)
+        self.loss_ = np.float64(loss)
+        advice = "Scale the input and the targets" + (
+            ", or fit float64 data." if engine.dtype == np.float32 else "."
+        )
+        if np.isfinite(self.loss_):
+            kept = "its last iterate" if self.n_iter_ else "those it started from"
+            message = (
+                f"L-BFGS stopped after {self.n_iter_} iteration(s): the "
+                f"training loss was {tried} at a point its line search tried. "
+                f"The weights are {kept}, whose training loss "
+                f"({self.loss_:.6g}) loss_ reports. {advice}"
+            )
+        else:
+            message = (
+                f"L-BFGS could not train: the training loss is {self.loss_} "
+                f"at the weights it started from, which are kept. {advice}"
+            )
+        warnings.warn(message, ConvergenceWarning)
 
     def _loss_grad_lbfgs(self, packed_coef_inter, X, y, *args):
         """Loss and flat gradient at `packed_coef_inter`, for L-BFGS and tests.

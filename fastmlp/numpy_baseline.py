@@ -753,6 +753,10 @@ class _BaselineMLP:
                 stacklevel=2,
             )
         self.loss_ = float(result.fun)
+        if not np.isfinite(self.loss_):
+            # A line search that met a NaN: result.x is the last iterate,
+            # result.fun the failed point's loss. Report the iterate's own.
+            self.loss_ = float(loss_and_grad(result.x)[0])
         network.params[...] = result.x
 
     def _fit_stochastic(self, X, Y, sample_weight):

@@ -665,3 +665,28 @@ def test_float32_stays_float32(solver):
     assert model.predict_proba(X32).dtype == np.float32
     assert isinstance(model.loss_, float)
     assert all(np.shares_memory(c, model._network.params) for c in model.coefs_)
+
+
+def test_lbfgs_stopped_by_a_non_finite_loss_reports_its_weights_loss():
+    # A float32 line search that overflows ends L-BFGS-B with the NaN of the
+    # point that failed, and the last iterate's weights (see the estimators'
+    # test in test_reliability.py): loss_ is the loss of those weights.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 5))
+    y = X @ rng.normal(size=5) + rng.normal(size=200)
+    X = (X * 1e15).astype(np.float32)
+    model = BaselineMLPRegressor(
+        hidden_layer_sizes=(20,),
+        activation="identity",
+        solver="lbfgs",
+        max_iter=50,
+        random_state=0,
+    )
+    with pytest.warns(UserWarning, match="ABNORMAL"):
+        model.fit(X, y)
+    assert model.n_iter_ > 0
+    error = model.predict(X).astype(np.float64) - y
+    penalty = sum(np.sum(W.astype(np.float64) ** 2) for W in model.coefs_)
+    expected = 0.5 * np.mean(error**2) + 0.5 * model.alpha * penalty / len(y)
+    assert np.isfinite(model.loss_)
+    assert model.loss_ == pytest.approx(expected, rel=1e-4)

@@ -152,6 +152,70 @@ def test_non_finite_loss_is_reported(solver):
     assert any(re.search(r"non-finite|diverged|infinit", m) for m in messages), messages
 
 
+def _float32_lbfgs_overflow(scale, activation):
+    """An L-BFGS fit whose float32 line search overflows (float64 would not)."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 5))
+    y = X @ rng.normal(size=5) + rng.normal(size=200)
+    model = MLPRegressor(
+        hidden_layer_sizes=(20,),
+        activation=activation,
+        solver="lbfgs",
+        max_iter=50,
+        random_state=0,
+    )
+    return model, (X * scale).astype(np.float32), y
+
+
+def _squared_error_loss(model, X, y):
+    """The penalised training loss of the model's weights, in float64."""
+    error = model.predict(X).astype(np.float64) - y
+    penalty = sum(np.sum(W.astype(np.float64) ** 2) for W in model.coefs_)
+    return 0.5 * np.mean(error**2) + 0.5 * model.alpha * penalty / len(y)
+
+
+@pytest.mark.parametrize("scale", [1e14, 1e15])
+def test_lbfgs_stopped_by_a_non_finite_loss_reports_its_weights_loss(scale):
+    # L-BFGS-B gives up when a line search meets a NaN loss, and returns its
+    # last iterate with the NaN of the point that failed: loss_ read NaN
+    # for finite weights trained for a dozen iterations.
+    model, X, y = _float32_lbfgs_overflow(scale, "identity")
+    with pytest.warns(ConvergenceWarning, match="line search tried") as caught:
+        model.fit(X, y)
+    assert model.n_iter_ > 0
+    assert "its last iterate" in str(caught[-1].message)
+    assert np.isfinite(model.loss_)
+    assert model.loss_ == pytest.approx(_squared_error_loss(model, X, y), rel=1e-4)
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_lbfgs_that_cannot_take_a_step_keeps_the_weights_it_started_from():
+    model, X, y = _float32_lbfgs_overflow(1e20, "relu")
+    # Start from the weights of a fit on tame data (warm_start), to see
+    # that they come back unchanged.
+    model.set_params(warm_start=True, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X / np.float32(1e20), y)
+    start = [p.copy() for p in _params(model)]
+    with pytest.warns(ConvergenceWarning, match="those it started from"):
+        model.fit(X, y)
+    assert model.n_iter_ == 0
+    for p, q in zip(_params(model), start, strict=True):
+        assert_array_equal(p, q)
+    assert model.loss_ == pytest.approx(_squared_error_loss(model, X, y), rel=1e-4)
+
+
+def test_lbfgs_on_a_non_finite_loss_from_the_start_says_so():
+    # Squared errors beyond float64's range at the starting weights.
+    X, y = _regression()
+    model = MLPRegressor(solver="lbfgs", max_iter=5, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="could not train"):
+        model.fit(X, y * 1e300)
+    assert not np.isfinite(model.loss_)
+    assert all(np.isfinite(p).all() for p in _params(model))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("hidden", [(20,), (100, 100)], ids=["tiles", "gemm"])
 def test_a_nan_weight_gives_nan_predictions_as_in_sklearn(hidden, dtype):
@@ -614,7 +678,9 @@ _BLAS_CAP_CHILD = textwrap.dedent(
 # (OPENBLAS_NUM_THREADS=1 made the BLAS caps unobservable), so that there is
 # a count to cap.
 _TWO_THREADS_EVERYWHERE = {
-    "OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2", "MKL_NUM_THREADS": "2",
+    "OMP_NUM_THREADS": "2",
+    "OPENBLAS_NUM_THREADS": "2",
+    "MKL_NUM_THREADS": "2",
 }
 
 
