@@ -61,6 +61,28 @@ _NONFINITE_MESSAGE = (
 )
 
 
+def _warn_adam_overflow(vs):
+    """Warn that squared gradients overflowed Adam's second moments.
+
+    A weight whose squared gradient exceeds the dtype's range gets an
+    infinite second moment, hence a zero step from then on: it stops
+    training with no NaN anywhere to show it. float32 gets there from
+    gradients of about 1.8e19, which unscaled inputs of 1e10 can produce;
+    scikit-learn's MLPRegressor computes these moments in float64 (its y
+    stays float64), so on such data it trains on where fastmlp would stall.
+    """
+    n_stuck = np.count_nonzero(np.isinf(vs))
+    advice = "Scale the input and the targets" + (
+        ", or fit float64 data." if vs.dtype == np.float32 else "."
+    )
+    warnings.warn(
+        f"Adam's running average of squared gradients overflowed {vs.dtype} "
+        f"for {n_stuck} of {vs.size} weights, which stop training from there: "
+        f"their gradients exceed {np.sqrt(np.finfo(vs.dtype).max):.2g}. {advice}",
+        ConvergenceWarning,
+    )
+
+
 def _check_fitted(estimator):
     # check_is_fitted scans every attribute (~15 us); a fitted MLP always
     # has coefs_, so only an unfitted one pays for the full check and its
@@ -597,6 +619,11 @@ class BaseMultilayerPerceptron(FittedNetworkMixin, BaseEstimator, ABC):
         # Taken before the shuffles are drawn; peeks, draws nothing.
         drop_seed = dropout_seed(self._random_state) if self.dropout > 0 else None
         shuffler = OrderShuffler(self._random_state, sample_idx, max_shuffles)
+        # Once per network: a partial_fit continuing one already reported
+        # says nothing more.
+        watch_adam_overflow = isinstance(optimizer, AdamOptimizer) and not np.isinf(
+            optimizer.vs.max()
+        )
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -624,6 +651,10 @@ class BaseMultilayerPerceptron(FittedNetworkMixin, BaseEstimator, ABC):
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
                 diverged = not np.isfinite(self.loss_)
+                # A max, not an isinf mask: no allocation, once per epoch.
+                if watch_adam_overflow and np.isinf(optimizer.vs.max()):
+                    watch_adam_overflow = False
+                    _warn_adam_overflow(optimizer.vs)
                 score = None
                 if validation is not None:
                     scale = (

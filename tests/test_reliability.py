@@ -152,6 +152,41 @@ def test_non_finite_loss_is_reported(solver):
     assert any(re.search(r"non-finite|diverged|infinit", m) for m in messages), messages
 
 
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e14), (np.float64, 1e150)])
+def test_overflowing_adam_second_moments_are_reported(dtype, scale):
+    # Squared gradients beyond the dtype's range make Adam's second moments
+    # infinite and those weights' steps zero: they stop training while the
+    # loss stays finite, so no divergence check sees it.
+    X, y = _regression()
+    model = MLPRegressor(hidden_layer_sizes=(5,), max_iter=10, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit((X * scale).astype(dtype), y)
+    messages = [str(w.message) for w in caught if "overflowed" in str(w.message)]
+    assert len(messages) == 1, messages  # once per fit, not every epoch
+    assert np.dtype(dtype).name in messages[0]
+    stuck = np.isinf(model._optimizer.vs)
+    assert stuck.any() and np.isfinite(model.loss_)
+    # Those weights did stop: two more epochs leave them as they were, and
+    # the network already reported says nothing more.
+    before = model._current_params().copy()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.partial_fit((X * scale).astype(dtype), y)
+        model.partial_fit((X * scale).astype(dtype), y)
+    assert not [w for w in caught if "overflowed" in str(w.message)]
+    assert_array_equal(model._current_params()[stuck], before[stuck])
+    assert not np.array_equal(model._current_params(), before)
+
+
+def test_ordinary_adam_fit_reports_no_overflow():
+    X, y = _regression()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MLPRegressor(max_iter=10, random_state=0).fit(X.astype(np.float32), y)
+    assert not [w for w in caught if "overflowed" in str(w.message)]
+
+
 def _float32_lbfgs_overflow(scale, activation):
     """An L-BFGS fit whose float32 line search overflows (float64 would not)."""
     rng = np.random.RandomState(0)
