@@ -83,6 +83,25 @@ def _warn_adam_overflow(vs):
     )
 
 
+def _check_epsilon_in_dtype(solver, epsilon, dtype):
+    """Refuse an Adam epsilon that the training dtype rounds to 0.
+
+    The parameter check refuses epsilon=0, but a positive float below half
+    float32's smallest subnormal is 0 in float32 all the same, and Adam's
+    step m / (sqrt(v) + epsilon) is then 0 / 0 for every weight whose
+    gradients have all been 0 (say, the weights of a feature that is
+    always 0): NaN weights, reported as non-finite weights that blame the
+    data.
+    """
+    if solver == "adam" and dtype.type(epsilon) == 0:
+        raise ValueError(
+            f"epsilon={epsilon!r} is 0 in {dtype} (its smallest positive "
+            f"value is {np.finfo(dtype).smallest_subnormal:.2g}), and Adam "
+            "would then divide 0 by 0 for every weight whose gradient is 0. "
+            "Use a larger epsilon, or train in float64 (fit float64 data)."
+        )
+
+
 def _check_fitted(estimator):
     # check_is_fitted scans every attribute (~15 us); a fitted MLP always
     # has coefs_, so only an unfitted one pays for the full check and its
@@ -368,6 +387,7 @@ class BaseMultilayerPerceptron(FittedNetworkMixin, BaseEstimator, ABC):
         )
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         X = X.astype(self._training_dtype(X.dtype, first_pass), copy=False)
+        _check_epsilon_in_dtype(self.solver, self.epsilon, X.dtype)
         if sample_weight is not None:
             # Unlike scikit-learn's MLP, refuse negative weights: they make the
             # loss unbounded below.

@@ -532,7 +532,37 @@ DEVIATIONS = [
         r"could not convert string to float",
         kinds=("regressor",),
     ),
+    Case(
+        # An epsilon that float32 rounds to 0 makes Adam's step 0 / 0 for a
+        # weight whose gradients are all 0 (here: of a feature always 0).
+        # scikit-learn's classifier then fails with the non-finite-weights
+        # error that blames the data; its regressor computes in float64.
+        "fit-adam-epsilon-0-in-float32",
+        lambda est: _fit(est, np.c_[X, np.zeros(20)].astype(np.float32), epsilon=1e-50),
+        ValueError,
+        r"epsilon=1e-50 is 0 in float32 \(its smallest positive value is 1\.4e-45\)",
+    ),
+    Case(
+        "partial_fit-adam-epsilon-0-in-float32",
+        lambda est: _partial_fit(est, X.astype(np.float32), epsilon=1e-50),
+        ValueError,
+        r"epsilon=1e-50 is 0 in float32",
+    ),
 ]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_adam_epsilon_float32_can_represent_trains(kind):
+    # The check refuses only what rounds to 0: float32's smallest subnormal
+    # trains, and so does any positive epsilon on float64 data.
+    est = LIBRARIES["fastmlp"][kind]
+    X_zero_feature = np.c_[X, np.zeros(20)]
+    for X_fit, epsilon in (
+        (X_zero_feature.astype(np.float32), 1.4e-45),
+        (X_zero_feature, 1e-300),
+    ):
+        model = _fit(est, X_fit, epsilon=epsilon)
+        assert all(np.isfinite(c).all() for c in model.coefs_)
 
 
 @pytest.mark.parametrize("case, kind", _flatten(DEVIATIONS))
