@@ -30,6 +30,8 @@ from fastmlp._dask_lbfgs import BlockObjective, BlockSpec
 from fastmlp._layout import Layout
 from fastmlp._openmp_helpers import openmp_enabled
 
+from float32_overflow import scaled_regression, squared_error_loss
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 BLOCK_ROWS = 150
@@ -568,16 +570,11 @@ def test_fit_lbfgs_stopped_by_a_non_finite_loss_reports_its_weights_loss():
     # As in memory (tests/test_reliability.py): a float32 line search that
     # overflows ends L-BFGS-B with the NaN of the failed point; loss_ is
     # the loss of the weights it returns.
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(200, 5))
-    y = X @ rng.normal(size=5) + rng.normal(size=200)
-    X = (X * 1e15).astype(np.float32)
+    X, y = scaled_regression(1e15)
     model = _lbfgs(MLPRegressor, activation="identity", hidden_layer_sizes=(20,))
     with pytest.warns(ConvergenceWarning, match="line search tried"):
         fastmlp_dask.fit_lbfgs(model.set_params(max_iter=50), da.from_array(X, 50), y)
-    error = model.predict(X).astype(np.float64) - y
-    penalty = sum(np.sum(W.astype(np.float64) ** 2) for W in model.coefs_)
-    expected = 0.5 * np.mean(error**2) + 0.5 * model.alpha * penalty / len(y)
+    expected = squared_error_loss(model, X, y)
     assert np.isfinite(model.loss_)
     assert model.loss_ == pytest.approx(expected, rel=1e-4)
 

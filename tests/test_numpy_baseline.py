@@ -31,6 +31,7 @@ from fastmlp.numpy_baseline import (
     shuffle_indices,
 )
 
+from float32_overflow import scaled_regression, squared_error_loss
 from sklearn_support import require, weight_kwargs
 
 pytestmark = [
@@ -671,10 +672,7 @@ def test_lbfgs_stopped_by_a_non_finite_loss_reports_its_weights_loss():
     # A float32 line search that overflows ends L-BFGS-B with the NaN of the
     # point that failed, and the last iterate's weights (see the estimators'
     # test in test_reliability.py): loss_ is the loss of those weights.
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(200, 5))
-    y = X @ rng.normal(size=5) + rng.normal(size=200)
-    X = (X * 1e15).astype(np.float32)
+    X, y = scaled_regression(1e15)
     model = BaselineMLPRegressor(
         hidden_layer_sizes=(20,),
         activation="identity",
@@ -685,8 +683,5 @@ def test_lbfgs_stopped_by_a_non_finite_loss_reports_its_weights_loss():
     with pytest.warns(UserWarning, match="ABNORMAL"):
         model.fit(X, y)
     assert model.n_iter_ > 0
-    error = model.predict(X).astype(np.float64) - y
-    penalty = sum(np.sum(W.astype(np.float64) ** 2) for W in model.coefs_)
-    expected = 0.5 * np.mean(error**2) + 0.5 * model.alpha * penalty / len(y)
     assert np.isfinite(model.loss_)
-    assert model.loss_ == pytest.approx(expected, rel=1e-4)
+    assert model.loss_ == pytest.approx(squared_error_loss(model, X, y), rel=1e-4)

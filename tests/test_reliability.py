@@ -42,6 +42,8 @@ from fastmlp import MLPClassifier, MLPRegressor
 from fastmlp._openmp_helpers import openmp_enabled
 from fastmlp._threads import effective_n_threads
 
+from float32_overflow import scaled_regression, squared_error_loss
+
 NONFINITE = r"Solver produced non-finite parameter weights"
 
 
@@ -189,9 +191,7 @@ def test_ordinary_adam_fit_reports_no_overflow():
 
 def _float32_lbfgs_overflow(scale, activation):
     """An L-BFGS fit whose float32 line search overflows (float64 would not)."""
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(200, 5))
-    y = X @ rng.normal(size=5) + rng.normal(size=200)
+    X, y = scaled_regression(scale)
     model = MLPRegressor(
         hidden_layer_sizes=(20,),
         activation=activation,
@@ -199,14 +199,7 @@ def _float32_lbfgs_overflow(scale, activation):
         max_iter=50,
         random_state=0,
     )
-    return model, (X * scale).astype(np.float32), y
-
-
-def _squared_error_loss(model, X, y):
-    """The penalised training loss of the model's weights, in float64."""
-    error = model.predict(X).astype(np.float64) - y
-    penalty = sum(np.sum(W.astype(np.float64) ** 2) for W in model.coefs_)
-    return 0.5 * np.mean(error**2) + 0.5 * model.alpha * penalty / len(y)
+    return model, X, y
 
 
 @pytest.mark.parametrize("scale", [1e14, 1e15])
@@ -220,7 +213,7 @@ def test_lbfgs_stopped_by_a_non_finite_loss_reports_its_weights_loss(scale):
     assert model.n_iter_ > 0
     assert "its last iterate" in str(caught[-1].message)
     assert np.isfinite(model.loss_)
-    assert model.loss_ == pytest.approx(_squared_error_loss(model, X, y), rel=1e-4)
+    assert model.loss_ == pytest.approx(squared_error_loss(model, X, y), rel=1e-4)
     assert np.isfinite(model.predict(X)).all()
 
 
@@ -238,7 +231,7 @@ def test_lbfgs_that_cannot_take_a_step_keeps_the_weights_it_started_from():
     assert model.n_iter_ == 0
     for p, q in zip(_params(model), start, strict=True):
         assert_array_equal(p, q)
-    assert model.loss_ == pytest.approx(_squared_error_loss(model, X, y), rel=1e-4)
+    assert model.loss_ == pytest.approx(squared_error_loss(model, X, y), rel=1e-4)
 
 
 def test_lbfgs_on_a_non_finite_loss_from_the_start_says_so():
